@@ -1,0 +1,42 @@
+/*
+ * conf: every setting of the daemon in one table (name, type, default,
+ * bounds, help), the parser of the `key = value` config file, and the dump
+ * that `fpmond -n` and `fpmond --help-config` print. Values live in one
+ * global struct read-only after start-up, so any thread may read them.
+ */
+#ifndef CONF_H
+#define CONF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conf {
+	char listen_address[64];
+	int64_t port;
+	char data_dir[512];
+	char web_dir[512];
+	char log_level[16];
+	int64_t max_body_bytes;
+	int64_t max_batch_items;
+	int64_t future_tolerance_s;
+	char sqlite_synchronous[16];
+	int64_t rrd_flush_steps;
+	char rrdcached_address[256];
+	int64_t max_connections;
+	int64_t ingest_queue_max;
+	int64_t demo;
+	char demo_token[128];
+};
+
+extern struct conf conf;
+
+/* Fill `conf` with the embedded defaults. */
+void conf_defaults(void);
+/* Apply one "name = value" setting; on error returns -1 and writes why. */
+int conf_set(const char *name, const char *value, char *err, size_t errlen);
+/* Read a config file; errors carry "path:line: ...". */
+int conf_load_file(const char *path, char *err, size_t errlen);
+/* Print every setting with its current value, bounds and help. */
+void conf_print(int with_help);
+
+#endif

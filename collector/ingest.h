@@ -1,0 +1,89 @@
+/*
+ * ingest: turns one authenticated request body into stored rows and a
+ * verdict, on the ingest worker's SQLite connection. Every item is judged on
+ * its own: good items are stored, bad ones answered with the field and the
+ * reason. Nothing here touches sockets, so unit tests drive it directly.
+ * What a request changed (samples, payments...) is collected as effects and
+ * handed to the RRD writer and the live hub only after the COMMIT.
+ */
+#ifndef INGEST_H
+#define INGEST_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "registry.h"
+
+enum ingest_kind {
+	ING_SAMPLES,
+	ING_PAYMENT_BATCH,
+	ING_PAYMENT_RESULTS,
+	ING_PROGRESS,
+	ING_MILESTONES,
+	ING_KINDS
+};
+
+/* A data source, as found from its token. */
+struct ingest_source {
+	int64_t id;
+	char name[64];
+	char scope[13];   /* division-code prefix it may write to; "" = anywhere */
+	unsigned kinds;   /* bit per enum ingest_kind */
+};
+
+/* One stored sample, as the RRD writer and the live hub need it. */
+struct ingest_sample {
+	int64_t entity_id;
+	int32_t entity;   /* index in the registry snapshot of the request */
+	int16_t metric;
+	int64_t ts;
+	double value;
+	int64_t sample_id;
+};
+
+struct ingest_effects {
+	struct ingest_sample *samples;
+	size_t n_samples, cap_samples;
+	int64_t registry_changed; /* a project's stage or milestones changed */
+};
+
+struct ingest_ctx;
+
+/* Latest value of (entity id, metric) for cumulative payment metrics. */
+struct ingest_latest_fn {
+	int (*get)(void *arg, int64_t entity_id, int metric, int64_t *ts, double *value);
+	void *arg;
+};
+
+struct ingest_ctx *ingest_ctx_new(sqlite3 *db);
+void ingest_ctx_free(struct ingest_ctx *ctx);
+/* Clock used for "in the future" checks and received times (tests set it). */
+void ingest_set_clock(struct ingest_ctx *ctx, int64_t (*now)(void));
+/* Last RRD row per entity id, for reporting late samples (may be NULL). */
+void ingest_set_rrd_last(struct ingest_ctx *ctx, int64_t (*last)(int64_t entity_id));
+
+const char *ingest_kind_name(enum ingest_kind kind);
+int ingest_kind_from_path(const char *path, enum ingest_kind *kind);
+
+/* Look a bearer token up; 0 and *src filled if valid and not revoked. */
+int ingest_authenticate(struct ingest_ctx *ctx, const char *token, struct ingest_source *src);
+
+/*
+ * Handle one request inside the caller's transaction (a SAVEPOINT is taken
+ * and released or rolled back here). Returns the HTTP status; *reply is a
+ * malloc'd JSON body. Effects are appended to `fx`; on failure nothing is.
+ */
+int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
+		  enum ingest_kind kind, const char *body, size_t len,
+		  struct ingest_effects *fx, char **reply, size_t *reply_len);
+
+void ingest_effects_reset(struct ingest_effects *fx);
+void ingest_effects_free(struct ingest_effects *fx);
+
+/* Token helpers shared with fpmctl: SHA-256 of the token, 32 bytes. */
+void ingest_token_hash(const char *token, unsigned char out[32]);
+/* A new random token "fpm_" + 43 base64url chars; buf >= 48. */
+int ingest_token_generate(char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * ingest_http: request bookkeeping between the service thread and the ingest
+ * worker. Each queued request gets a ticket; finished jobs are matched to
+ * tickets of requests still connected. A request whose client went away is
+ * simply dropped when its job comes back: the data is committed, and the
+ * client's retry with the same batch_id is answered from the stored verdict.
+ */
+#include "ingest_http.h"
+
+#include "conf.h"
+#include "ingestq.h"
+#include "log.h"
+#include "xalloc.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static struct ingest_http *waiting;  /* service thread only */
+static uint64_t next_ticket = 1;
+
+static void refuse(struct ingest_http *req, struct http_reply *reply, int status,
+		   const char *error, const char *reason)
+{
+	req->refused = 1;
+	free(req->body);
+	req->body = NULL;
+	req->len = req->cap = 0;
+	http_reply_error(reply, req->wsi, status, error, reason);
+}
+
+int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path)
+{
+	memset(req, 0, sizeof *req);
+	req->wsi = wsi;
+	if (ingest_kind_from_path(path, &req->kind) < 0) {
+		refuse(req, reply, 404, "not found", "no such ingest endpoint");
+		return 0;
+	}
+	char auth[160] = "";
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) >= (int)sizeof auth ||
+	    lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+	    strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) >= sizeof req->token) {
+		refuse(req, reply, 401, "unauthorized", "send the ingest token as 'Authorization: Bearer <token>'");
+		return 0;
+	}
+	memcpy(req->token, auth + 7, strlen(auth + 7) + 1);
+	char clen[32] = "";
+	if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
+		long long n = strtoll(clen, NULL, 10);
+		if (n < 0 || n > conf.max_body_bytes) {
+			refuse(req, reply, 413, "payload too large", "the body exceeds max_body_bytes; split the batch");
+			return 0;
+		}
+		req->cap = (size_t)n + 1;
+		req->body = xmalloc(req->cap);
+	}
+	return 0;
+}
+
+void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const void *in, size_t len)
+{
+	if (req->refused)
+		return; /* keep reading and discarding until the body ends */
+	if (req->len + len > (size_t)conf.max_body_bytes) {
+		refuse(req, reply, 413, "payload too large", "the body exceeds max_body_bytes; split the batch");
+		return;
+	}
+	if (req->len + len + 1 > req->cap) {
+		req->cap = (req->len + len + 1) * 2;
+		if (req->cap > (size_t)conf.max_body_bytes + 1)
+			req->cap = (size_t)conf.max_body_bytes + 1;
+		req->body = xreallocarray(req->body, req->cap, 1);
+	}
+	memcpy(req->body + req->len, in, len);
+	req->len += len;
+}
+
+void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
+{
+	if (req->refused)
+		return;
+	if (req->len == 0) {
+		refuse(req, reply, 400, "invalid request", "the body is empty");
+		return;
+	}
+	struct ingest_job *job = xcalloc(1, sizeof *job);
+	job->id = next_ticket++;
+	job->kind = req->kind;
+	memcpy(job->token, req->token, sizeof job->token);
+	job->body = req->body;
+	job->len = req->len;
+	req->body = NULL;
+	req->len = req->cap = 0;
+	if (ingestq_submit(job) < 0) {
+		ingestq_job_free(job);
+		http_reply_add_header(reply, "Retry-After", "1");
+		refuse(req, reply, 503, "busy", "the ingest queue is full; retry shortly");
+		return;
+	}
+	req->ticket = job->id;
+	req->next_waiting = waiting;
+	waiting = req;
+}
+
+static void unlink_waiting(struct ingest_http *req)
+{
+	for (struct ingest_http **p = &waiting; *p; p = &(*p)->next_waiting)
+		if (*p == req) {
+			*p = req->next_waiting;
+			break;
+		}
+	req->ticket = 0;
+	req->next_waiting = NULL;
+}
+
+void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req))
+{
+	struct ingest_job *job = ingestq_take_done();
+	while (job) {
+		struct ingest_job *next = job->next;
+		struct ingest_http *req = waiting;
+		while (req && req->ticket != job->id)
+			req = req->next_waiting;
+		if (req) {
+			unlink_waiting(req);
+			http_reply_set(reply_of(req), req->wsi, job->status, "application/json",
+				       job->reply, job->reply_len);
+			job->reply = NULL;
+		}
+		ingestq_job_free(job);
+		job = next;
+	}
+}
+
+void ingest_http_closed(struct ingest_http *req)
+{
+	if (req->ticket)
+		unlink_waiting(req);
+	free(req->body);
+	req->body = NULL;
+}

@@ -1,0 +1,36 @@
+/*
+ * ingest_http: the ingest API's HTTP handlers on the lws service thread. They
+ * only collect the body (capped) and the bearer token, queue a job for the
+ * ingest worker, and later send the worker's reply: no parsing, no disk.
+ */
+#ifndef INGEST_HTTP_H
+#define INGEST_HTTP_H
+
+#include "httpreply.h"
+#include "ingest.h"
+
+#include <libwebsockets.h>
+#include <stdint.h>
+
+struct ingest_http {
+	struct ingest_http *next_waiting; /* in the list of requests waiting for the worker */
+	struct lws *wsi;
+	uint64_t ticket;                  /* 0 = not waiting */
+	enum ingest_kind kind;
+	char token[128];
+	char *body;
+	size_t len, cap;
+	int refused;                      /* a reply was already decided (413, 401...) */
+};
+
+/* On LWS_CALLBACK_HTTP for a POST under /api/v1/ingest/. 0 ok, -1 hang up. */
+int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path);
+void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const void *in, size_t len);
+void ingest_http_complete(struct ingest_http *req, struct http_reply *reply);
+/* On LWS_CALLBACK_EVENT_WAIT_CANCELLED: hand finished jobs to their requests.
+ * `reply_of` maps a waiting request back to its connection's reply slot. */
+void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req));
+/* The connection closed: forget the request (its job still commits). */
+void ingest_http_closed(struct ingest_http *req);
+
+#endif

@@ -1,0 +1,227 @@
+/*
+ * ingestq: one worker thread owns the ingest SQLite connection. It takes
+ * every waiting job at once (bounded by count and bytes), wraps them in one
+ * BEGIN IMMEDIATE ... COMMIT, and only after the COMMIT publishes their
+ * effects to observers (RRD writer, live hub) and their replies to the
+ * service thread. A failed COMMIT turns every 2xx of the group into 503.
+ */
+#include "ingestq.h"
+
+#include "db.h"
+#include "log.h"
+#include "registry.h"
+#include "stats.h"
+#include "xalloc.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define GROUP_MAX_JOBS  256
+#define GROUP_MAX_BYTES (64u << 20)
+#define MAX_OBSERVERS   8
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int running, stopping;
+	struct ingest_job *head, **tail;   /* waiting */
+	struct ingest_job *done, **done_tail;
+	size_t depth;
+	struct ingestq_options opt;
+	sqlite3 *db;
+	struct ingest_ctx *ctx;
+	struct ingest_effects fx;
+	struct { ingestq_observer fn; void *arg; } observers[MAX_OBSERVERS];
+	size_t n_observers;
+} q = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+void ingestq_add_observer(ingestq_observer fn, void *arg)
+{
+	if (q.n_observers < MAX_OBSERVERS) {
+		q.observers[q.n_observers].fn = fn;
+		q.observers[q.n_observers].arg = arg;
+		q.n_observers++;
+	}
+}
+
+static char *error_reply(const char *error, const char *reason, size_t *len)
+{
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "{\"error\":\"%s\",\"reason\":\"%s\"}", error, reason);
+	*len = (size_t)n;
+	return xstrdup(buf);
+}
+
+static void run_group(struct ingest_job *group)
+{
+	static struct log_limit busy_limit;
+	reg_refresh(q.db); /* an import by fpmctl may have changed the tree */
+	ingest_effects_reset(&q.fx);
+	int in_txn = db_begin(q.db) == 0;
+	if (!in_txn)
+		log_limited(&busy_limit, LOG_ERROR, "ingest: cannot begin a transaction: %s", sqlite3_errmsg(q.db));
+	for (struct ingest_job *j = group; j; j = j->next) {
+		struct ingest_source src;
+		if (!in_txn) {
+			j->status = 503;
+			j->reply = error_reply("storage unavailable", "the database is not writable; retry later", &j->reply_len);
+		} else if (ingest_authenticate(q.ctx, j->token, &src) < 0) {
+			j->status = 401;
+			j->reply = error_reply("unauthorized", "missing, unknown or revoked ingest token", &j->reply_len);
+		} else {
+			j->status = ingest_handle(q.ctx, &src, j->kind, j->body, j->len, &q.fx, &j->reply, &j->reply_len);
+		}
+		free(j->body);
+		j->body = NULL;
+	}
+	if (in_txn && db_commit(q.db) < 0) {
+		db_rollback(q.db);
+		log_limited(&busy_limit, LOG_ERROR, "ingest: COMMIT failed, %s; the group is refused", sqlite3_errmsg(q.db));
+		for (struct ingest_job *j = group; j; j = j->next)
+			if (j->status >= 200 && j->status < 300) {
+				free(j->reply);
+				j->status = 503;
+				j->reply = error_reply("storage unavailable", "the commit failed; nothing was stored, retry", &j->reply_len);
+			}
+		ingest_effects_reset(&q.fx);
+	} else if (in_txn) {
+		log_limit_clear(&busy_limit, "ingest: the database accepts writes again");
+	}
+	for (struct ingest_job *j = group; j; j = j->next)
+		stats_count_request(j->kind, j->status);
+	stats_add(&stats.samples_stored, q.fx.n_samples);
+	if (q.fx.registry_changed)
+		reg_refresh(q.db);
+	for (size_t i = 0; i < q.n_observers; i++)
+		q.observers[i].fn(&q.fx, q.observers[i].arg);
+}
+
+static void *worker(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&q.lock);
+	for (;;) {
+		while (!q.head && !q.stopping)
+			pthread_cond_wait(&q.cond, &q.lock);
+		if (!q.head && q.stopping)
+			break;
+		/* Take a group: every waiting job up to the caps. */
+		struct ingest_job *group = q.head, *last = q.head;
+		size_t jobs = 1, bytes = last->len;
+		while (last->next && jobs < GROUP_MAX_JOBS && bytes + last->next->len <= GROUP_MAX_BYTES) {
+			last = last->next;
+			jobs++;
+			bytes += last->len;
+		}
+		q.head = last->next;
+		if (!q.head)
+			q.tail = &q.head;
+		last->next = NULL;
+		q.depth -= jobs;
+		pthread_mutex_unlock(&q.lock);
+
+		run_group(group);
+
+		pthread_mutex_lock(&q.lock);
+		*q.done_tail = group;
+		q.done_tail = &last->next;
+		pthread_mutex_unlock(&q.lock);
+		if (q.opt.wake)
+			q.opt.wake(q.opt.wake_arg);
+		pthread_mutex_lock(&q.lock);
+	}
+	pthread_mutex_unlock(&q.lock);
+	return NULL;
+}
+
+int ingestq_start(const struct ingestq_options *opt, char *err, size_t errlen)
+{
+	q.opt = *opt;
+	q.tail = &q.head;
+	q.done_tail = &q.done;
+	q.db = db_open(opt->db_path, opt->synchronous_full ? DB_SYNC_FULL : DB_SYNC_NORMAL, err, errlen);
+	if (!q.db)
+		return -1;
+	q.ctx = ingest_ctx_new(q.db);
+	if (opt->clock)
+		ingest_set_clock(q.ctx, opt->clock);
+	if (opt->rrd_last)
+		ingest_set_rrd_last(q.ctx, opt->rrd_last);
+	reg_refresh(q.db);
+	if (pthread_create(&q.thread, NULL, worker, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the ingest thread");
+		return -1;
+	}
+	q.running = 1;
+	return 0;
+}
+
+int ingestq_submit(struct ingest_job *job)
+{
+	pthread_mutex_lock(&q.lock);
+	if (q.stopping || q.depth >= q.opt.queue_max) {
+		pthread_mutex_unlock(&q.lock);
+		return -1;
+	}
+	job->next = NULL;
+	*q.tail = job;
+	q.tail = &job->next;
+	q.depth++;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	return 0;
+}
+
+struct ingest_job *ingestq_take_done(void)
+{
+	pthread_mutex_lock(&q.lock);
+	struct ingest_job *list = q.done;
+	q.done = NULL;
+	q.done_tail = &q.done;
+	pthread_mutex_unlock(&q.lock);
+	return list;
+}
+
+void ingestq_job_free(struct ingest_job *job)
+{
+	if (!job)
+		return;
+	free(job->body);
+	free(job->reply);
+	free(job);
+}
+
+size_t ingestq_depth(void)
+{
+	pthread_mutex_lock(&q.lock);
+	size_t d = q.depth;
+	pthread_mutex_unlock(&q.lock);
+	return d;
+}
+
+void ingestq_stop(void)
+{
+	if (!q.running)
+		return;
+	pthread_mutex_lock(&q.lock);
+	q.stopping = 1;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	pthread_join(q.thread, NULL);
+	q.running = 0;
+	for (struct ingest_job *j = ingestq_take_done(), *next; j; j = next) {
+		next = j->next;
+		ingestq_job_free(j);
+	}
+	ingest_ctx_free(q.ctx);
+	ingest_effects_free(&q.fx);
+	db_close(q.db);
+	q.db = NULL;
+	q.ctx = NULL;
+}

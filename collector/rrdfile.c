@@ -1,0 +1,507 @@
+/*
+ * rrdfile: one RRD file through librrd 1.7.2's thread-safe (_r) calls:
+ * create with the fixed layout, batched update, last values, fetch, and the
+ * row formatter shared with the rrdcached client. Every librrd call is
+ * preceded by rrd_clear_error() because its error text is per thread and
+ * sticky. Values are written in a form librrd's own parser reads exactly.
+ */
+#include "rrdfile.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <locale.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <rrd.h>
+
+#include "xalloc.h"
+
+const struct rrdfile_archive rrdfile_archives[RRDFILE_N_ARCHIVES] = {
+	{ 1, 576 },    /* 5 min, 2 days */
+	{ 12, 336 },   /* 1 h, 14 days */
+	{ 288, 732 },  /* 1 day, 2 years */
+	{ 2016, 262 }, /* 1 week, 5 years */
+};
+
+int64_t rrdfile_archive_step(int i)
+{
+	return (int64_t)rrdfile_archives[i].steps_per_row * RRDFILE_STEP;
+}
+
+int64_t rrdfile_archive_retention(int i)
+{
+	return rrdfile_archive_step(i) * rrdfile_archives[i].rows;
+}
+
+int64_t rrdfile_pick_resolution(int64_t start, int64_t now)
+{
+	for (int i = 0; i < RRDFILE_N_ARCHIVES; i++) {
+		int64_t step = rrdfile_archive_step(i);
+		/* librrd's own coverage test: the archive ends at the last
+		 * update rounded down to its step and reaches rows steps back. */
+		int64_t covered_from = now - now % step - rrdfile_archive_retention(i);
+		if (covered_from <= start)
+			return step;
+	}
+	return rrdfile_archive_step(RRDFILE_N_ARCHIVES - 1);
+}
+
+int rrdfile_ds_name_valid(const char *name)
+{
+	size_t len = 0;
+
+	if (!name)
+		return 0;
+	for (; name[len]; len++) {
+		char c = name[len];
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+			return 0;
+		if (len >= RRDFILE_DS_NAME_MAX)
+			return 0;
+	}
+	return len > 0;
+}
+
+__attribute__((format(printf, 3, 4)))
+static void set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* librrd's per-thread error text, never NULL or empty. */
+static const char *rrd_error_text(void)
+{
+	const char *text = rrd_get_error();
+	return text && *text ? text : "unknown librrd error";
+}
+
+/* ---- locale-independent number text ---- */
+
+/* The "C" locale object: newlocale() of "C" is a static object in glibc,
+ * so creating it once and never freeing it leaks nothing. */
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+}
+
+/* Switches this thread to the C locale; returns what to restore (or 0). */
+static locale_t enter_c_locale(void)
+{
+	pthread_once(&c_locale_once, c_locale_init);
+	return c_locale ? uselocale(c_locale) : (locale_t)0;
+}
+
+static void leave_c_locale(locale_t previous)
+{
+	if (previous)
+		uselocale(previous);
+}
+
+#define TWO_POW_53 9007199254740992.0
+
+static int copy_text(char *buf, size_t cap, const char *text)
+{
+	size_t len = strlen(text);
+	if (len + 1 > cap)
+		return -1;
+	memcpy(buf, text, len + 1);
+	return (int)len;
+}
+
+/*
+ * Why not plain %.17g: librrd 1.7.2 parses numbers with its own rrd_strtod,
+ * which accumulates all digits into a double and then multiplies or divides
+ * by 10, 100, 1e4, 1e8, 1e16 for each set bit of the decimal exponent. With
+ * 17 digits (above 2^53) and several scaling steps it rounds more than
+ * once: 7.7% of two-decimal amounts like 1234.56 written as %.17g come back
+ * one ulp off. It is exact when the digits form an integer below 2^53 and
+ * the exponent is 0 or +-1, 2, 4, 8 or 16 (one correctly rounded operation
+ * on exact operands), so: take the shortest digits that round-trip, pad
+ * them with zeros up to the next such exponent, and print positionally.
+ * Must run in the C locale (rrdfile_format_row switches to it).
+ */
+static int format_value(char *buf, size_t cap, double v)
+{
+	static const int exact_exponents[] = { 16, 8, 4, 2, 1, 0, -1, -2, -4, -8, -16 };
+	char sci[40], digits[24];
+	int n_digits = 0, exp10 = 0, sig;
+
+	if (isnan(v))
+		return copy_text(buf, cap, "U");
+	if (isinf(v))
+		return copy_text(buf, cap, v > 0 ? "inf" : "-inf");
+	if (v == trunc(v) && fabs(v) < TWO_POW_53) {
+		char integer[24];
+		snprintf(integer, sizeof integer, "%lld", (long long)v);
+		return copy_text(buf, cap, integer);
+	}
+
+	/* Shortest significant digits that a correctly rounded parser maps
+	 * back to v: 15 always suffice when v came from <= 15 digits. */
+	for (sig = 15; sig < 17; sig++) {
+		snprintf(sci, sizeof sci, "%.*e", sig - 1, v);
+		if (strtod(sci, NULL) == v)
+			break;
+	}
+	if (sig == 17)
+		snprintf(sci, sizeof sci, "%.16e", v);
+
+	/* sci is [-]d.ddde[+-]xx: collect the digits and the exponent. */
+	const char *p = sci;
+	int negative = *p == '-';
+	if (negative)
+		p++;
+	for (; *p && *p != 'e'; p++)
+		if (*p >= '0' && *p <= '9' && n_digits < (int)sizeof digits - 1)
+			digits[n_digits++] = *p;
+	if (*p == 'e')
+		exp10 = (int)strtol(p + 1, NULL, 10);
+	while (n_digits > 1 && digits[n_digits - 1] == '0')
+		n_digits--;
+	digits[n_digits] = '\0';
+
+	/* v = digits x 10^int_exp with digits read as an integer. */
+	int int_exp = exp10 - (n_digits - 1);
+	int scale = 99;
+	for (size_t i = 0; i < sizeof exact_exponents / sizeof exact_exponents[0]; i++) {
+		if (exact_exponents[i] <= int_exp) {
+			scale = exact_exponents[i];
+			break;
+		}
+	}
+	int pad = int_exp - scale;
+	if (scale == 99 || n_digits + pad > 16)
+		goto fallback;
+	uint64_t mantissa = 0;
+	for (int i = 0; i < n_digits; i++)
+		mantissa = mantissa * 10 + (uint64_t)(digits[i] - '0');
+	for (int i = 0; i < pad; i++)
+		mantissa *= 10;
+	if ((double)mantissa >= TWO_POW_53)
+		goto fallback;
+
+	char mant[24];
+	int mant_len = snprintf(mant, sizeof mant, "%" PRIu64, mantissa);
+	char out[48];
+	int len = 0;
+	if (negative)
+		out[len++] = '-';
+	if (scale >= 0) {
+		/* Only integers beyond 2^53 get here: "digits e scale". */
+		len += snprintf(out + len, sizeof out - (size_t)len, "%se%d", mant, scale);
+	} else {
+		int decimals = -scale;
+		if (mant_len > decimals) {
+			memcpy(out + len, mant, (size_t)(mant_len - decimals));
+			len += mant_len - decimals;
+			out[len++] = '.';
+			memcpy(out + len, mant + mant_len - decimals, (size_t)decimals);
+			len += decimals;
+		} else {
+			out[len++] = '0';
+			out[len++] = '.';
+			for (int i = 0; i < decimals - mant_len; i++)
+				out[len++] = '0';
+			memcpy(out + len, mant, (size_t)mant_len);
+			len += mant_len;
+		}
+		out[len] = '\0';
+	}
+	if (len <= RRDFILE_VALUE_MAX)
+		return copy_text(buf, cap, out);
+
+fallback:
+	/* No single-operation form: librrd may be one ulp off here. */
+	snprintf(sci, sizeof sci, "%.17g", v);
+	return copy_text(buf, cap, sci);
+}
+
+int rrdfile_format_row(char *buf, size_t cap, int64_t ts, const double *values, size_t n_ds)
+{
+	int len = snprintf(buf, cap, "%" PRId64, ts);
+	size_t used;
+
+	if (len < 0 || (size_t)len >= cap)
+		return -1;
+	used = (size_t)len;
+	locale_t previous = enter_c_locale();
+	for (size_t i = 0; i < n_ds; i++) {
+		if (used + 2 > cap)
+			goto too_small;
+		buf[used++] = ':';
+		int n = format_value(buf + used, cap - used, values[i]);
+		if (n < 0)
+			goto too_small;
+		used += (size_t)n;
+	}
+	leave_c_locale(previous);
+	if (used > INT_MAX)
+		return -1;
+	return (int)used;
+
+too_small:
+	leave_c_locale(previous);
+	if (cap)
+		buf[0] = '\0';
+	return -1;
+}
+
+/* Parses a value as librrd stored it ("U" or a number) into a double. */
+static double parse_stored_value(const char *text)
+{
+	char *end;
+	double v;
+
+	if (!text || !*text || text[0] == 'U')
+		return NAN;
+	locale_t previous = enter_c_locale();
+	v = strtod(text, &end);
+	leave_c_locale(previous);
+	if (end == text || *end != '\0')
+		return NAN;
+	return v;
+}
+
+/* ---- create ---- */
+
+/* mkdir -p of path's directory part; 0 or -1 with errno. */
+static int make_parent_dirs(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	int rc;
+
+	if (!slash || slash == path)
+		return 0;
+	char *dir = xstrndup(path, (size_t)(slash - path));
+	rc = rrd_mkdir_p(dir, 0755);
+	free(dir);
+	return rc;
+}
+
+int rrdfile_create(const char *path, int64_t start_ts, const char *const ds_names[],
+		   size_t n_ds, char *err, size_t errlen)
+{
+	struct stat st;
+	int rc = -1;
+
+	if (!path || !*path) {
+		set_err(err, errlen, "rrdfile_create: empty path");
+		return -1;
+	}
+	if (n_ds == 0 || n_ds > INT_MAX - RRDFILE_N_ARCHIVES) {
+		set_err(err, errlen, "%s: bad data source count %zu", path, n_ds);
+		return -1;
+	}
+	for (size_t i = 0; i < n_ds; i++) {
+		if (!rrdfile_ds_name_valid(ds_names[i])) {
+			set_err(err, errlen, "%s: bad data source name '%s' (want [a-z0-9_]{1,19})",
+				path, ds_names[i] ? ds_names[i] : "(null)");
+			return -1;
+		}
+		for (size_t j = 0; j < i; j++) {
+			if (strcmp(ds_names[i], ds_names[j]) == 0) {
+				set_err(err, errlen, "%s: duplicate data source name '%s'", path, ds_names[i]);
+				return -1;
+			}
+		}
+	}
+	if (stat(path, &st) == 0)
+		return RRDFILE_EXISTS;
+	if (make_parent_dirs(path) != 0) {
+		set_err(err, errlen, "%s: cannot create parent directory: %s", path, strerror(errno));
+		return -1;
+	}
+
+	/* "DS:" name ":GAUGE:900:U:U" */
+	const size_t ds_def_max = 3 + RRDFILE_DS_NAME_MAX + 32;
+	char *ds_defs = xreallocarray(NULL, n_ds, ds_def_max);
+	char rra_defs[RRDFILE_N_ARCHIVES][64];
+	size_t argc = n_ds + RRDFILE_N_ARCHIVES;
+	const char **argv = xreallocarray(NULL, argc, sizeof *argv);
+
+	for (size_t i = 0; i < n_ds; i++) {
+		char *def = ds_defs + i * ds_def_max;
+		snprintf(def, ds_def_max, "DS:%s:GAUGE:%d:U:U", ds_names[i], RRDFILE_HEARTBEAT);
+		argv[i] = def;
+	}
+	locale_t previous = enter_c_locale(); /* the xff is a decimal */
+	for (int i = 0; i < RRDFILE_N_ARCHIVES; i++) {
+		snprintf(rra_defs[i], sizeof rra_defs[i], "RRA:%s:%.1f:%d:%d", RRDFILE_CF,
+			 RRDFILE_XFF, rrdfile_archives[i].steps_per_row, rrdfile_archives[i].rows);
+		argv[n_ds + (size_t)i] = rra_defs[i];
+	}
+	leave_c_locale(previous);
+
+	rrd_clear_error();
+	/* no_overwrite=1 as well: another creator may have won since stat(). */
+	if (rrd_create_r2(path, RRDFILE_STEP, (time_t)start_ts, 1, NULL, NULL, (int)argc, argv) == 0) {
+		rc = RRDFILE_CREATED;
+	} else if (stat(path, &st) == 0) {
+		rc = RRDFILE_EXISTS;
+	} else {
+		set_err(err, errlen, "%s: %s", path, rrd_error_text());
+		rc = -1;
+	}
+	rrd_clear_error();
+	free(argv);
+	free(ds_defs);
+	return rc;
+}
+
+/* ---- update ---- */
+
+long rrdfile_update(const char *path, size_t n_ds, const int64_t *ts, const double *values,
+		    size_t n_rows, char *err, size_t errlen)
+{
+	if (n_rows == 0)
+		return 0;
+	if (n_ds == 0 || n_rows > INT_MAX) {
+		set_err(err, errlen, "%s: bad update shape (%zu rows x %zu data sources)", path, n_rows, n_ds);
+		return -1;
+	}
+
+	/* Filter here rather than only relying on RRD_SKIP_PAST_UPDATES so the
+	 * returned count is exact and an all-past call skips the update. */
+	rrd_clear_error();
+	time_t last = rrd_last_r(path);
+	if (last == (time_t)-1) {
+		set_err(err, errlen, "%s", rrd_error_text());
+		rrd_clear_error();
+		return -1;
+	}
+
+	const size_t row_max = RRDFILE_ROW_MAX(n_ds);
+	char *text = xreallocarray(NULL, n_rows, row_max);
+	const char **argv = xreallocarray(NULL, n_rows, sizeof *argv);
+	size_t used = 0;
+	int argc = 0;
+	int64_t newest = (int64_t)last;
+	long written;
+
+	for (size_t i = 0; i < n_rows; i++) {
+		if (ts[i] <= newest)
+			continue;
+		int len = rrdfile_format_row(text + used, row_max, ts[i], values + i * n_ds, n_ds);
+		if (len < 0) { /* cannot happen with row_max; refuse rather than truncate */
+			set_err(err, errlen, "%s: row %zu does not fit its buffer", path, i);
+			written = -1;
+			goto out;
+		}
+		argv[argc++] = text + used;
+		used += (size_t)len + 1;
+		newest = ts[i];
+	}
+	written = argc;
+	if (argc > 0) {
+		rrd_clear_error();
+		if (rrd_updatex_r(path, NULL, RRD_SKIP_PAST_UPDATES, argc, argv) != 0) {
+			set_err(err, errlen, "%s", rrd_error_text());
+			written = -1;
+		}
+		rrd_clear_error();
+	}
+out:
+	free(argv);
+	free(text);
+	return written;
+}
+
+/* ---- last ---- */
+
+int rrdfile_last(const char *path, int64_t *last_ts, double *values, size_t n_ds,
+		 char *err, size_t errlen)
+{
+	time_t last = 0;
+	unsigned long ds_count = 0;
+	char **ds_names = NULL, **last_ds = NULL;
+	int rc = 0;
+
+	rrd_clear_error();
+	if (rrd_lastupdate_r(path, &last, &ds_count, &ds_names, &last_ds) != 0) {
+		set_err(err, errlen, "%s", rrd_error_text());
+		rrd_clear_error();
+		return -1;
+	}
+	if (values && ds_count != n_ds) {
+		set_err(err, errlen, "%s: file has %lu data sources, caller expects %zu",
+			path, ds_count, n_ds);
+		rc = -1;
+	} else {
+		if (last_ts)
+			*last_ts = (int64_t)last;
+		for (size_t i = 0; values && i < n_ds; i++)
+			values[i] = parse_stored_value(last_ds[i]);
+	}
+	for (unsigned long i = 0; i < ds_count; i++) {
+		rrd_freemem(ds_names[i]);
+		rrd_freemem(last_ds[i]);
+	}
+	rrd_freemem(ds_names);
+	rrd_freemem(last_ds);
+	return rc;
+}
+
+/* ---- fetch ---- */
+
+int rrdfile_fetch(const char *path, int64_t start, int64_t end, int64_t resolution,
+		  struct rrdfile_series *out, char *err, size_t errlen)
+{
+	time_t fetch_start = (time_t)start, fetch_end = (time_t)end;
+	unsigned long step = resolution > 0 ? (unsigned long)resolution : RRDFILE_STEP;
+	unsigned long ds_count = 0;
+	char **ds_names = NULL;
+	rrd_value_t *data = NULL;
+
+	memset(out, 0, sizeof *out);
+	if (start >= end) {
+		set_err(err, errlen, "%s: fetch start %" PRId64 " not before end %" PRId64, path, start, end);
+		return -1;
+	}
+	rrd_clear_error();
+	/* start, end and step are in/out: librrd aligns them to the archive
+	 * it chose, and the caller must see those, not its request. */
+	if (rrd_fetch_r(path, RRDFILE_CF, &fetch_start, &fetch_end, &step, &ds_count,
+			&ds_names, &data) != 0) {
+		set_err(err, errlen, "%s", rrd_error_text());
+		rrd_clear_error();
+		return -1;
+	}
+	out->start = (int64_t)fetch_start;
+	out->end = (int64_t)fetch_end;
+	out->step = (int64_t)step;
+	out->n_ds = ds_count;
+	out->n_rows = step ? (size_t)((fetch_end - fetch_start) / (time_t)step) : 0;
+	/* librrd's own allocations: kept as they are (no copy) and released
+	 * with rrd_freemem in rrdfile_series_free. Unknown is already NAN. */
+	out->ds_names = ds_names;
+	out->values = data;
+	return 0;
+}
+
+void rrdfile_series_free(struct rrdfile_series *series)
+{
+	if (!series)
+		return;
+	for (size_t i = 0; series->ds_names && i < series->n_ds; i++)
+		rrd_freemem(series->ds_names[i]);
+	rrd_freemem(series->ds_names);
+	rrd_freemem(series->values);
+	memset(series, 0, sizeof *series);
+}

@@ -1,0 +1,19 @@
+#!/bin/sh
+# deps.sh: installs the Debian 12 packages the build, the server and the tests
+# need, only when one is missing, so README's commands work on a fresh machine.
+set -e
+PKGS="build-essential pkg-config libwebsockets-dev librrd-dev libjansson-dev \
+libsqlite3-dev libssl-dev libcmocka-dev rrdtool rrdcached sqlite3 nodejs npm \
+clang valgrind"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
+done
+# Node may come from outside Debian's packages (a preinstalled toolchain): accept it.
+case "$missing" in *nodejs*) command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//');; esac
+if [ -n "$missing" ]; then
+	echo "deps: installing$missing" >&2
+	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+fi
