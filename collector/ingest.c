@@ -279,7 +279,7 @@ int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int6
 		fx->samples = xreallocarray(fx->samples, fx->cap_samples, sizeof *fx->samples);
 	}
 	fx->samples[fx->n_samples++] = (struct ingest_sample){
-		.entity_id = e->id, .entity = entity, .metric = (int16_t)metric,
+		.entity_id = e->id, .entity = entity, .metric = (int16_t)metric, .kind = (int16_t)e->kind,
 		.ts = ts, .value = value, .sample_id = sample_id,
 	};
 	return 0;

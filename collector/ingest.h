@@ -37,6 +37,7 @@ struct ingest_sample {
 	int64_t entity_id;
 	int32_t entity;   /* index in the registry snapshot of the request */
 	int16_t metric;
+	int16_t kind;     /* enum reg_kind of the entity */
 	int64_t ts;
 	double value;
 	int64_t sample_id;

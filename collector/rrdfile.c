@@ -116,6 +116,7 @@ static void leave_c_locale(locale_t previous)
 
 #define TWO_POW_53 9007199254740992.0
 
+/* Copies text with its NUL; its length, or -1 when cap is too small. */
 static int copy_text(char *buf, size_t cap, const char *text)
 {
 	size_t len = strlen(text);
@@ -125,36 +126,74 @@ static int copy_text(char *buf, size_t cap, const char *text)
 	return (int)len;
 }
 
+/* Writes [-]m, with the last `decimals` digits after a point ("0.00m" when
+ * m is shorter), into out; returns the length. out needs 44 bytes. */
+static int put_fixed(char *out, int negative, uint64_t m, int decimals)
+{
+	char rev[24];
+	int n = 0, len = 0;
+
+	do {
+		rev[n++] = (char)('0' + m % 10);
+		m /= 10;
+	} while (m);
+	while (n <= decimals && decimals > 0)
+		rev[n++] = '0'; /* a leading "0." */
+	if (negative)
+		out[len++] = '-';
+	while (n > 0) {
+		if (n == decimals)
+			out[len++] = '.';
+		out[len++] = rev[--n];
+	}
+	out[len] = '\0';
+	return len;
+}
+
 /*
  * Why not plain %.17g: librrd 1.7.2 parses numbers with its own rrd_strtod,
  * which accumulates all digits into a double and then multiplies or divides
  * by 10, 100, 1e4, 1e8, 1e16 for each set bit of the decimal exponent. With
  * 17 digits (above 2^53) and several scaling steps it rounds more than
- * once: 7.7% of two-decimal amounts like 1234.56 written as %.17g come back
- * one ulp off. It is exact when the digits form an integer below 2^53 and
- * the exponent is 0 or +-1, 2, 4, 8 or 16 (one correctly rounded operation
- * on exact operands), so: take the shortest digits that round-trip, pad
- * them with zeros up to the next such exponent, and print positionally.
- * Must run in the C locale (rrdfile_format_row switches to it).
+ * once: 7.8% of two-decimal amounts like 1234.56 written as %.17g come back
+ * one ulp off. It is exact when the digits form an integer m below 2^53
+ * and the exponent is 0 or +-1, 2, 4, 8 or 16: then it computes one
+ * correctly rounded m / 10^k (or m * 10^k), so:
+ *  1. fast path: the smallest k in {0, 1, 2, 4, 8} with m / 10^k == v,
+ *     checked by doing librrd's very operation;
+ *  2. otherwise the shortest round-trip digits, zero-padded up to the next
+ *     such exponent;
+ *  3. otherwise %.17g (librrd may then be one ulp off).
+ * The text never depends on the process locale.
  */
 static int format_value(char *buf, size_t cap, double v)
 {
+	static const double pow10[] = { 1, 10, 100, 1e4, 1e8 };
+	static const int pow10_exp[] = { 0, 1, 2, 4, 8 };
 	static const int exact_exponents[] = { 16, 8, 4, 2, 1, 0, -1, -2, -4, -8, -16 };
-	char sci[40], digits[24];
-	int n_digits = 0, exp10 = 0, sig;
+	char out[48], sci[40], digits[24];
+	int negative = v < 0, n_digits = 0, exp10 = 0, sig;
+	double magnitude = fabs(v);
 
 	if (isnan(v))
 		return copy_text(buf, cap, "U");
 	if (isinf(v))
-		return copy_text(buf, cap, v > 0 ? "inf" : "-inf");
-	if (v == trunc(v) && fabs(v) < TWO_POW_53) {
-		char integer[24];
-		snprintf(integer, sizeof integer, "%lld", (long long)v);
-		return copy_text(buf, cap, integer);
+		return copy_text(buf, cap, negative ? "-inf" : "inf");
+
+	for (size_t k = 0; k < sizeof pow10 / sizeof pow10[0]; k++) {
+		double scaled = magnitude * pow10[k];
+		if (scaled >= TWO_POW_53)
+			break;
+		uint64_t m = (uint64_t)nearbyint(scaled);
+		if ((double)m / pow10[k] == magnitude) {
+			put_fixed(out, negative, m, pow10_exp[k]);
+			return copy_text(buf, cap, out);
+		}
 	}
 
 	/* Shortest significant digits that a correctly rounded parser maps
 	 * back to v: 15 always suffice when v came from <= 15 digits. */
+	locale_t previous = enter_c_locale();
 	for (sig = 15; sig < 17; sig++) {
 		snprintf(sci, sizeof sci, "%.*e", sig - 1, v);
 		if (strtod(sci, NULL) == v)
@@ -162,12 +201,10 @@ static int format_value(char *buf, size_t cap, double v)
 	}
 	if (sig == 17)
 		snprintf(sci, sizeof sci, "%.16e", v);
+	leave_c_locale(previous);
 
 	/* sci is [-]d.ddde[+-]xx: collect the digits and the exponent. */
-	const char *p = sci;
-	int negative = *p == '-';
-	if (negative)
-		p++;
+	const char *p = sci + negative;
 	for (; *p && *p != 'e'; p++)
 		if (*p >= '0' && *p <= '9' && n_digits < (int)sizeof digits - 1)
 			digits[n_digits++] = *p;
@@ -175,73 +212,47 @@ static int format_value(char *buf, size_t cap, double v)
 		exp10 = (int)strtol(p + 1, NULL, 10);
 	while (n_digits > 1 && digits[n_digits - 1] == '0')
 		n_digits--;
-	digits[n_digits] = '\0';
 
-	/* v = digits x 10^int_exp with digits read as an integer. */
+	/* v = digits x 10^int_exp with the digits read as an integer. */
 	int int_exp = exp10 - (n_digits - 1);
-	int scale = 99;
+	int scale = INT_MIN;
 	for (size_t i = 0; i < sizeof exact_exponents / sizeof exact_exponents[0]; i++) {
 		if (exact_exponents[i] <= int_exp) {
 			scale = exact_exponents[i];
 			break;
 		}
 	}
-	int pad = int_exp - scale;
-	if (scale == 99 || n_digits + pad > 16)
-		goto fallback;
-	uint64_t mantissa = 0;
-	for (int i = 0; i < n_digits; i++)
-		mantissa = mantissa * 10 + (uint64_t)(digits[i] - '0');
-	for (int i = 0; i < pad; i++)
-		mantissa *= 10;
-	if ((double)mantissa >= TWO_POW_53)
-		goto fallback;
-
-	char mant[24];
-	int mant_len = snprintf(mant, sizeof mant, "%" PRIu64, mantissa);
-	char out[48];
-	int len = 0;
-	if (negative)
-		out[len++] = '-';
-	if (scale >= 0) {
-		/* Only integers beyond 2^53 get here: "digits e scale". */
-		len += snprintf(out + len, sizeof out - (size_t)len, "%se%d", mant, scale);
-	} else {
-		int decimals = -scale;
-		if (mant_len > decimals) {
-			memcpy(out + len, mant, (size_t)(mant_len - decimals));
-			len += mant_len - decimals;
-			out[len++] = '.';
-			memcpy(out + len, mant + mant_len - decimals, (size_t)decimals);
-			len += decimals;
-		} else {
-			out[len++] = '0';
-			out[len++] = '.';
-			for (int i = 0; i < decimals - mant_len; i++)
-				out[len++] = '0';
-			memcpy(out + len, mant, (size_t)mant_len);
-			len += mant_len;
+	if (scale != INT_MIN && n_digits + (int_exp - scale) <= 16) {
+		uint64_t m = 0;
+		for (int i = 0; i < n_digits; i++)
+			m = m * 10 + (uint64_t)(digits[i] - '0');
+		for (int i = 0; i < int_exp - scale; i++)
+			m *= 10;
+		if ((double)m < TWO_POW_53) {
+			int len = put_fixed(out, negative, m, scale < 0 ? -scale : 0);
+			if (scale > 0) /* only integers beyond 2^53 */
+				len += snprintf(out + len, sizeof out - (size_t)len, "e%d", scale);
+			if (len <= RRDFILE_VALUE_MAX)
+				return copy_text(buf, cap, out);
 		}
-		out[len] = '\0';
 	}
-	if (len <= RRDFILE_VALUE_MAX)
-		return copy_text(buf, cap, out);
 
-fallback:
-	/* No single-operation form: librrd may be one ulp off here. */
+	previous = enter_c_locale();
 	snprintf(sci, sizeof sci, "%.17g", v);
+	leave_c_locale(previous);
 	return copy_text(buf, cap, sci);
 }
 
 int rrdfile_format_row(char *buf, size_t cap, int64_t ts, const double *values, size_t n_ds)
 {
-	int len = snprintf(buf, cap, "%" PRId64, ts);
+	char ts_text[24];
+	uint64_t ts_magnitude = ts < 0 ? (uint64_t)(-(ts + 1)) + 1 : (uint64_t)ts;
+	int len = put_fixed(ts_text, ts < 0, ts_magnitude, 0);
 	size_t used;
 
-	if (len < 0 || (size_t)len >= cap)
+	if (copy_text(buf, cap, ts_text) < 0)
 		return -1;
 	used = (size_t)len;
-	locale_t previous = enter_c_locale();
 	for (size_t i = 0; i < n_ds; i++) {
 		if (used + 2 > cap)
 			goto too_small;
@@ -251,15 +262,12 @@ int rrdfile_format_row(char *buf, size_t cap, int64_t ts, const double *values, 
 			goto too_small;
 		used += (size_t)n;
 	}
-	leave_c_locale(previous);
 	if (used > INT_MAX)
-		return -1;
+		goto too_small;
 	return (int)used;
 
 too_small:
-	leave_c_locale(previous);
-	if (cap)
-		buf[0] = '\0';
+	buf[0] = '\0';
 	return -1;
 }
 

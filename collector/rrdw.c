@@ -1,0 +1,595 @@
+/*
+ * rrdw: the writer thread and its state. Samples arrive from the ingest
+ * worker after COMMIT (rrdw_observe) and become pending changes of their
+ * file. Every flush_steps steps a cycle writes each leaf file's rows (one
+ * librrd call per file), sums them into the region accumulators, writes the
+ * region files, then records in SQLite (rrd_state + rrd_applied_sample) how
+ * far every file got, so a restart replays exactly the samples not yet in a
+ * row. One mutex guards the state; librrd calls run outside it.
+ */
+#include "rrdw_int.h"
+
+#include "db.h"
+#include "log.h"
+#include "rrdfile.h"
+#include "stats.h"
+#include "xalloc.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define GRACE_S         10    /* wait for stragglers of a step before writing it */
+#define MAX_BACKFILL    2016  /* after a long outage, hold values for a week at most */
+#define CHUNK_STEPS     48    /* steps summed into region accumulators at a time */
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	int running, stopping;
+	struct rrdw_options opt;
+	char rrdcached[256];
+	sqlite3 *db;
+	struct rrdw_file *files;
+	size_t n_files, cap_files;
+	int32_t *hash;                /* entity_id -> file index, open addressing */
+	size_t hash_cap;
+	int64_t registry_version;
+	struct plan_set plans;
+	int64_t max_sample_id;
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static int64_t now_s(void) { return w.opt.clock ? w.opt.clock() : (int64_t)time(NULL); }
+
+/* ---- file table ---- */
+
+static size_t hash_slot(int64_t id) { return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20); }
+
+static int32_t find_file(int64_t entity_id)
+{
+	if (!w.hash_cap)
+		return -1;
+	for (size_t i = hash_slot(entity_id) & (w.hash_cap - 1);; i = (i + 1) & (w.hash_cap - 1)) {
+		if (w.hash[i] < 0)
+			return -1;
+		if (w.files[w.hash[i]].entity_id == entity_id)
+			return w.hash[i];
+	}
+}
+
+static void rehash(void)
+{
+	free(w.hash);
+	for (w.hash_cap = 64; w.hash_cap < w.n_files * 2; w.hash_cap *= 2)
+		;
+	w.hash = xmalloc(w.hash_cap * sizeof *w.hash);
+	memset(w.hash, 0xff, w.hash_cap * sizeof *w.hash);
+	for (size_t f = 0; f < w.n_files; f++) {
+		size_t i = hash_slot(w.files[f].entity_id) & (w.hash_cap - 1);
+		while (w.hash[i] >= 0)
+			i = (i + 1) & (w.hash_cap - 1);
+		w.hash[i] = (int32_t)f;
+	}
+}
+
+static int32_t add_file(const struct reg_entity *e)
+{
+	if (w.n_files == w.cap_files) {
+		w.cap_files = w.cap_files ? w.cap_files * 2 : 1024;
+		w.files = xreallocarray(w.files, w.cap_files, sizeof *w.files);
+	}
+	struct rrdw_file *f = &w.files[w.n_files];
+	memset(f, 0, sizeof *f);
+	f->entity_id = e->id;
+	for (size_t d = 0; d < CAT_MAX_DS; d++)
+		f->held[d] = NAN;
+	w.n_files++;
+	if (w.n_files * 2 > w.hash_cap)
+		rehash();
+	else {
+		size_t i = hash_slot(e->id) & (w.hash_cap - 1);
+		while (w.hash[i] >= 0)
+			i = (i + 1) & (w.hash_cap - 1);
+		w.hash[i] = (int32_t)(w.n_files - 1);
+	}
+	return (int32_t)(w.n_files - 1);
+}
+
+static int is_region(enum reg_kind k) { return k <= REG_TOWNSHIP; }
+
+/* Bring the file table in line with the registry: new entities, parents, project facts. */
+static void sync_registry_locked(void)
+{
+	struct registry *r = reg_acquire();
+	if (!r || r->version == w.registry_version) {
+		reg_release(r);
+		return;
+	}
+	for (size_t i = 0; i < r->n; i++) {
+		const struct reg_entity *e = &r->e[i];
+		int32_t at = find_file(e->id);
+		if (at < 0)
+			at = add_file(e);
+		struct rrdw_file *f = &w.files[at];
+		f->kind = e->kind;
+		f->layout = e->kind == REG_PROJECT ? CAT_PROJECT : e->kind == REG_VILLAGE ? CAT_VILLAGE : CAT_REGION;
+		snprintf(f->key, sizeof f->key, "%s", e->key);
+		f->stage = e->stage;
+		f->invest_fen = (double)e->invest_fen;
+	}
+	/* Parents: every enclosing region of a village, or of a project's location. */
+	for (size_t i = 0; i < r->n; i++) {
+		const struct reg_entity *e = &r->e[i];
+		struct rrdw_file *f = &w.files[find_file(e->id)];
+		f->n_parents = 0;
+		if (is_region(e->kind))
+			continue;
+		for (int32_t up = e->parent, hops = 0; up >= 0 && hops < 8; up = r->e[up].parent, hops++)
+			if (is_region(r->e[up].kind) && f->n_parents < RRDW_MAX_PARENTS)
+				f->parents[f->n_parents++] = find_file(r->e[up].id);
+	}
+	w.registry_version = r->version;
+	reg_release(r);
+	plan_set_free(&w.plans);
+	if (plan_load(w.db, &w.plans) < 0)
+		log_error_rl("rrd writer: loading milestone plans failed: %s", sqlite3_errmsg(w.db));
+}
+
+/* ---- paths ---- */
+
+static int path_of(const struct rrdw_file *f, char *buf, size_t cap)
+{
+	int n;
+	if (f->kind == REG_PROJECT)
+		n = snprintf(buf, cap, "%s/project/%s.rrd", w.opt.rrd_dir, f->key);
+	else /* shard regions and villages by county: a province has ~20,000 villages */
+		n = snprintf(buf, cap, "%s/%s/%.6s/%s.rrd", w.opt.rrd_dir,
+			     f->kind == REG_VILLAGE ? "village" : "region", f->key, f->key);
+	return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+int rrdw_path(int64_t entity_id, char *buf, size_t cap)
+{
+	pthread_mutex_lock(&w.lock);
+	sync_registry_locked();
+	int32_t at = find_file(entity_id);
+	int rc = at < 0 ? -1 : path_of(&w.files[at], buf, cap);
+	pthread_mutex_unlock(&w.lock);
+	return rc;
+}
+
+/* ---- samples in ---- */
+
+static void add_change_locked(struct rrdw_file *f, int ds, int64_t ts, double value, int64_t sample_id)
+{
+	if (ts <= f->last_ts) { /* its row is written: the sample stays in SQLite only */
+		stats_add(&stats.samples_late, 1);
+		return;
+	}
+	if (f->n_changes == f->cap_changes) {
+		f->cap_changes = f->cap_changes ? f->cap_changes * 2 : 4;
+		f->changes = xreallocarray(f->changes, f->cap_changes, sizeof *f->changes);
+	}
+	f->changes[f->n_changes++] = (struct rrdw_change){ts, sample_id, (int16_t)ds, value};
+}
+
+static void observe_one_locked(int64_t entity_id, int metric, int64_t ts, double value, int64_t sample_id)
+{
+	if (sample_id > w.max_sample_id)
+		w.max_sample_id = sample_id;
+	int32_t at = find_file(entity_id);
+	if (at < 0) {
+		sync_registry_locked(); /* an entity newer than our table */
+		at = find_file(entity_id);
+		if (at < 0)
+			return;
+	}
+	struct rrdw_file *f = &w.files[at];
+	int ds = cat_ds_index(f->layout, metric);
+	if (ds >= 0)
+		add_change_locked(f, ds, ts, value, sample_id);
+}
+
+void rrdw_observe(const struct ingest_effects *fx, void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&w.lock);
+	for (size_t i = 0; i < fx->n_samples; i++) {
+		const struct ingest_sample *s = &fx->samples[i];
+		observe_one_locked(s->entity_id, s->metric, s->ts, s->value, s->sample_id);
+	}
+	pthread_mutex_unlock(&w.lock);
+}
+
+int64_t rrdw_last_written(int64_t entity_id)
+{
+	pthread_mutex_lock(&w.lock);
+	int32_t at = find_file(entity_id);
+	int64_t last = at < 0 ? 0 : w.files[at].last_ts;
+	pthread_mutex_unlock(&w.lock);
+	return last;
+}
+
+/* ---- writing ---- */
+
+static struct log_limit write_limit;
+
+/* Apply changes up to `to` into the held values and mark the file written there. */
+static void advance_locked(struct rrdw_file *f, int64_t to)
+{
+	size_t used = 0;
+	while (used < f->n_changes && f->changes[used].ts <= to) {
+		f->held[f->changes[used].ds] = f->changes[used].value;
+		if (f->layout == CAT_PROJECT && f->changes[used].ts > f->last_report_ts)
+			f->last_report_ts = f->changes[used].ts;
+		used++;
+	}
+	memmove(f->changes, f->changes + used, (f->n_changes - used) * sizeof *f->changes);
+	f->n_changes -= used;
+	if (to > f->last_ts)
+		f->last_ts = to;
+}
+
+/* Write rows (from, from + n*step] of one file; rows at or before `after` are skipped. */
+static void write_file(const struct rrdw_file *snapshot, int *exists, int64_t from, size_t n,
+		       const double *values, int64_t after)
+{
+	const struct cat_layout *l = cat_layout(snapshot->layout);
+	size_t skip = after > from ? (size_t)((after - from) / RRDFILE_STEP) : 0;
+	if (skip >= n)
+		return;
+	char path[1024], err[512];
+	if (path_of(snapshot, path, sizeof path) < 0)
+		return;
+	if (!*exists) {
+		if (rrdfile_create(path, from + (int64_t)skip * RRDFILE_STEP, l->ds_name, l->n_ds, err, sizeof err) < 0) {
+			stats_add(&stats.rrd_errors, 1);
+			log_limited(&write_limit, LOG_ERROR, "rrd writer: %s", err);
+			return;
+		}
+		*exists = 1;
+	}
+	int64_t ts[CHUNK_STEPS];
+	for (size_t i = skip; i < n; i++)
+		ts[i - skip] = from + (int64_t)(i + 1) * RRDFILE_STEP;
+	long wrote = rrdfile_update(path, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
+	stats_add(&stats.rrd_calls, 1);
+	if (wrote < 0) {
+		stats_add(&stats.rrd_errors, 1);
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: %s", err);
+		return;
+	}
+	stats_add(&stats.rrd_rows_written, (uint64_t)wrote);
+}
+
+/* One leaf over (from, to]: rows, state advance, file write, region sums. */
+static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc **accs,
+		       size_t n_accs)
+{
+	pthread_mutex_lock(&w.lock);
+	struct rrdw_file *f = &w.files[index];
+	rrdw_sort_changes(f);
+	rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, rows, NULL);
+	int64_t written_before = f->last_ts;
+	struct rrdw_file snapshot = *f;
+	advance_locked(f, from + (int64_t)n * RRDFILE_STEP);
+	int exists = f->exists;
+	pthread_mutex_unlock(&w.lock);
+
+	write_file(&snapshot, &exists, from, n, rows, written_before);
+	for (size_t p = 0; p < snapshot.n_parents; p++) {
+		int32_t parent = snapshot.parents[p];
+		if (parent < 0 || (size_t)parent >= n_accs) /* a region newer than this cycle */
+			continue;
+		if (!accs[parent]) {
+			accs[parent] = xcalloc(1, sizeof **accs);
+			rrdw_acc_init(accs[parent], n);
+		}
+		rrdw_acc_add(accs[parent], &snapshot, rows);
+	}
+	pthread_mutex_lock(&w.lock);
+	w.files[index].exists = exists;
+	pthread_mutex_unlock(&w.lock);
+}
+
+static void flush_region(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc *acc)
+{
+	struct rrdw_acc empty = {0};
+	if (!acc) {
+		rrdw_acc_init(&empty, n);
+		acc = &empty;
+	}
+	rrdw_acc_rows(acc, rows);
+	rrdw_acc_free(&empty);
+	size_t n_ds = cat_layout(CAT_REGION)->n_ds;
+	pthread_mutex_lock(&w.lock);
+	struct rrdw_file *f = &w.files[index];
+	int64_t written_before = f->last_ts;
+	struct rrdw_file snapshot = *f;
+	memcpy(f->held, rows + (n - 1) * n_ds, n_ds * sizeof *rows);
+	f->last_ts = from + (int64_t)n * RRDFILE_STEP;
+	int exists = f->exists;
+	pthread_mutex_unlock(&w.lock);
+	write_file(&snapshot, &exists, from, n, rows, written_before);
+	pthread_mutex_lock(&w.lock);
+	w.files[index].exists = exists;
+	pthread_mutex_unlock(&w.lock);
+}
+
+/* Record how far every file got, and which samples are now safely in rows. */
+static void persist_state(int64_t max_sample_at_start)
+{
+	sqlite3_stmt *st = db_prepare(w.db,
+		"INSERT INTO rrd_state(entity_id, last_ts, held) VALUES (?1, ?2, ?3)"
+		" ON CONFLICT(entity_id) DO UPDATE SET last_ts = excluded.last_ts, held = excluded.held");
+	if (db_begin(w.db) < 0) {
+		sqlite3_finalize(st);
+		return;
+	}
+	int64_t min_pending = INT64_MAX;
+	pthread_mutex_lock(&w.lock);
+	for (size_t i = 0; i < w.n_files; i++) {
+		const struct rrdw_file *f = &w.files[i];
+		for (size_t c = 0; c < f->n_changes; c++)
+			if (f->changes[c].sample_id < min_pending)
+				min_pending = f->changes[c].sample_id;
+		if (!f->last_ts)
+			continue;
+		sqlite3_bind_int64(st, 1, f->entity_id);
+		sqlite3_bind_int64(st, 2, f->last_ts);
+		sqlite3_bind_blob(st, 3, f->held, (int)(cat_layout(f->layout)->n_ds * sizeof(double)), SQLITE_TRANSIENT);
+		sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	pthread_mutex_unlock(&w.lock);
+	sqlite3_finalize(st);
+	int64_t applied = max_sample_at_start;
+	if (min_pending != INT64_MAX && min_pending - 1 < applied)
+		applied = min_pending - 1;
+	if (db_meta_set(w.db, "rrd_applied_sample", applied) < 0 || db_commit(w.db) < 0) {
+		db_rollback(w.db);
+		log_error_rl("rrd writer: saving its progress failed: %s", sqlite3_errmsg(w.db));
+	}
+}
+
+/* Write every file up to step boundary T. Returns the number of files. */
+static long cycle(int64_t T)
+{
+	int64_t started = now_s();
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	pthread_mutex_lock(&w.lock);
+	sync_registry_locked();
+	int64_t max_sample = w.max_sample_id, window = T;
+	int64_t floor_ts = T - (int64_t)w.opt.flush_steps * RRDFILE_STEP;
+	for (size_t i = 0; i < w.n_files; i++) {
+		struct rrdw_file *f = &w.files[i];
+		rrdw_sort_changes(f);
+		if (!f->last_ts)
+			f->last_ts = floor_ts; /* a new file starts with this cycle */
+		else if (f->last_ts < T - MAX_BACKFILL * RRDFILE_STEP)
+			advance_locked(f, T - MAX_BACKFILL * RRDFILE_STEP); /* leave a gap, not a year of copies */
+		if (f->last_ts < window)
+			window = f->last_ts;
+	}
+	size_t n_files = w.n_files, n_leaves = 0, n_regions = 0;
+	/* Indexes are stable (the table only grows), the array may move: copy the plan of work. */
+	size_t *leaves = xmalloc((n_files + 1) * sizeof *leaves), *regions = xmalloc((n_files + 1) * sizeof *regions);
+	for (size_t i = 0; i < n_files; i++) {
+		if (w.files[i].layout == CAT_REGION)
+			regions[n_regions++] = i;
+		else
+			leaves[n_leaves++] = i;
+	}
+	pthread_mutex_unlock(&w.lock);
+
+	struct rrdw_acc **accs = xcalloc(n_files, sizeof *accs);
+	double *rows = xmalloc(CHUNK_STEPS * CAT_MAX_DS * sizeof *rows);
+	for (int64_t from = window; from < T;) {
+		size_t n = (size_t)((T - from) / RRDFILE_STEP);
+		if (n > CHUNK_STEPS)
+			n = CHUNK_STEPS;
+		for (size_t k = 0; k < n_leaves; k++)
+			flush_leaf(leaves[k], from, n, rows, accs, n_files);
+		for (size_t k = 0; k < n_regions; k++) {
+			size_t i = regions[k];
+			flush_region(i, from, n, rows, accs[i]);
+			if (accs[i])
+				rrdw_acc_free(accs[i]);
+			free(accs[i]);
+			accs[i] = NULL;
+		}
+		from += (int64_t)n * RRDFILE_STEP;
+	}
+	free(rows);
+	free(accs);
+	free(leaves);
+	free(regions);
+	persist_state(max_sample);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	uint64_t usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	stats_add(&stats.rrd_cycle_usec_total, usec);
+	atomic_store(&stats.rrd_lag_seconds, started - T);
+	log_debug("rrd writer: %zu files written up to %lld in %llu ms", n_files, (long long)T,
+		  (unsigned long long)(usec / 1000));
+	return (long)n_files;
+}
+
+static int64_t last_complete_step(void)
+{
+	return (now_s() - GRACE_S) / RRDFILE_STEP * RRDFILE_STEP;
+}
+
+long rrdw_flush_now(void)
+{
+	return cycle(last_complete_step());
+}
+
+static void *writer_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&w.lock);
+	while (!w.stopping) {
+		int64_t next = last_complete_step() + RRDFILE_STEP;
+		struct timespec until = {.tv_sec = (time_t)(next + GRACE_S), .tv_nsec = 0};
+		while (!w.stopping && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
+			;
+		if (w.stopping)
+			break;
+		if ((next / RRDFILE_STEP) % w.opt.flush_steps != 0)
+			continue;
+		pthread_mutex_unlock(&w.lock);
+		cycle(next);
+		pthread_mutex_lock(&w.lock);
+	}
+	pthread_mutex_unlock(&w.lock);
+	return NULL;
+}
+
+/* ---- start, restore, stop ---- */
+
+static void restore_state(void)
+{
+	sqlite3_stmt *st = db_prepare(w.db, "SELECT entity_id, last_ts, held FROM rrd_state");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int32_t at = find_file(sqlite3_column_int64(st, 0));
+		if (at < 0)
+			continue;
+		struct rrdw_file *f = &w.files[at];
+		f->last_ts = sqlite3_column_int64(st, 1);
+		size_t bytes = (size_t)sqlite3_column_bytes(st, 2);
+		if (bytes <= sizeof f->held)
+			memcpy(f->held, sqlite3_column_blob(st, 2), bytes);
+	}
+	sqlite3_finalize(st);
+	/* Projects' newest report, for days_silent. */
+	st = db_prepare(w.db, "SELECT key >> 8, max(ts) FROM latest GROUP BY key >> 8");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		int32_t at = find_file(sqlite3_column_int64(st, 0));
+		if (at >= 0 && w.files[at].layout == CAT_PROJECT)
+			w.files[at].last_report_ts = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	/* Samples acknowledged but not yet in a written row: replay them. */
+	int64_t applied = db_meta_get(w.db, "rrd_applied_sample", 0);
+	st = db_prepare(w.db, "SELECT entity_id, metric, ts, value, id FROM sample WHERE id > ?1 ORDER BY id");
+	sqlite3_bind_int64(st, 1, applied);
+	size_t replayed = 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		observe_one_locked(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
+				   sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
+				   sqlite3_column_int64(st, 4));
+		replayed++;
+	}
+	sqlite3_finalize(st);
+	st = db_prepare(w.db, "SELECT max(id) FROM sample");
+	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > w.max_sample_id)
+		w.max_sample_id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	log_info("rrd writer: %zu files, %zu samples replayed since the last written row", w.n_files, replayed);
+}
+
+int rrdw_start(const struct rrdw_options *opt, char *err, size_t errlen)
+{
+	w.opt = *opt;
+	if (w.opt.flush_steps < 1)
+		w.opt.flush_steps = 1;
+	if (w.opt.flush_steps > CHUNK_STEPS)
+		w.opt.flush_steps = CHUNK_STEPS;
+	snprintf(w.rrdcached, sizeof w.rrdcached, "%s", opt->rrdcached ? opt->rrdcached : "");
+	w.opt.rrdcached = w.rrdcached;
+	w.db = db_open(opt->db_path, DB_SYNC_NORMAL, err, errlen);
+	if (!w.db)
+		return -1;
+	w.stopping = 0;
+	w.registry_version = -1;
+	reg_refresh(w.db);
+	pthread_mutex_lock(&w.lock);
+	sync_registry_locked();
+	restore_state();
+	pthread_mutex_unlock(&w.lock);
+	if (!opt->manual) {
+		pthread_condattr_t attr;
+		pthread_condattr_init(&attr);
+		pthread_cond_init(&w.cond, &attr); /* CLOCK_REALTIME: steps are wall-clock boundaries */
+		if (pthread_create(&w.thread, NULL, writer_main, NULL) != 0) {
+			snprintf(err, errlen, "cannot start the RRD writer thread");
+			return -1;
+		}
+		w.running = 1;
+	}
+	return 0;
+}
+
+void rrdw_stop(void)
+{
+	if (w.running) {
+		pthread_mutex_lock(&w.lock);
+		w.stopping = 1;
+		pthread_cond_signal(&w.cond);
+		pthread_mutex_unlock(&w.lock);
+		pthread_join(w.thread, NULL);
+		w.running = 0;
+	}
+	if (w.db) {
+		cycle(last_complete_step()); /* everything due is written before exit */
+		db_close(w.db);
+		w.db = NULL;
+	}
+	for (size_t i = 0; i < w.n_files; i++)
+		free(w.files[i].changes);
+	free(w.files);
+	free(w.hash);
+	plan_set_free(&w.plans);
+	w.files = NULL;
+	w.hash = NULL;
+	w.n_files = w.cap_files = w.hash_cap = 0;
+	w.max_sample_id = 0;
+}
+
+/* ---- pending rows for readers ---- */
+
+long rrdw_pending(int64_t entity_id, int64_t until, int64_t *ts, double *values,
+		  size_t max_rows, size_t *n_ds)
+{
+	pthread_mutex_lock(&w.lock);
+	int32_t at = find_file(entity_id);
+	if (at < 0) {
+		pthread_mutex_unlock(&w.lock);
+		return -1;
+	}
+	struct rrdw_file *f = &w.files[at];
+	int64_t from = f->last_ts ? f->last_ts : until - RRDFILE_STEP;
+	size_t n = until > from ? (size_t)((until - from) / RRDFILE_STEP) : 0;
+	if (n > max_rows) /* the newest rows matter most */
+		from = until - (int64_t)max_rows * RRDFILE_STEP, n = max_rows;
+	*n_ds = cat_layout(f->layout)->n_ds;
+	for (size_t r = 0; r < n; r++)
+		ts[r] = from + (int64_t)(r + 1) * RRDFILE_STEP;
+	if (n && f->layout != CAT_REGION) {
+		rrdw_sort_changes(f);
+		rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, values, NULL);
+	} else if (n) {
+		struct rrdw_acc acc;
+		rrdw_acc_init(&acc, n);
+		double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
+		for (size_t i = 0; i < w.n_files; i++) {
+			struct rrdw_file *leaf = &w.files[i];
+			for (size_t p = 0; p < leaf->n_parents; p++)
+				if (leaf->parents[p] == at) {
+					rrdw_sort_changes(leaf);
+					rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
+					rrdw_acc_add(&acc, leaf, rows);
+				}
+		}
+		rrdw_acc_rows(&acc, values);
+		rrdw_acc_free(&acc);
+		free(rows);
+	}
+	pthread_mutex_unlock(&w.lock);
+	return (long)n;
+}

@@ -1,0 +1,152 @@
+/*
+ * fpmond: the monitoring daemon. Reads the config (embedded defaults, then
+ * -c FILE, then -s name=value), opens the database, starts the ingest worker
+ * and the RRD writer, and serves HTTP/WebSocket on the main thread until
+ * SIGTERM or SIGINT, which only set a flag: the loop then drains and exits.
+ */
+#include "catalog.h"
+#include "conf.h"
+#include "db.h"
+#include "demo.h"
+#include "ingestq.h"
+#include "log.h"
+#include "registry.h"
+#include "rrdw.h"
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: fpmond [-c FILE] [-s name=value]... [-n] [--help-config]\n"
+		"  -c FILE          read settings from FILE (name = value lines)\n"
+		"  -s name=value    set one setting (after the file)\n"
+		"  -n               check the configuration, print it and exit\n"
+		"  --help-config    list every setting with its default, range and meaning\n");
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	server_stop();
+}
+
+static int make_dirs(char *err, size_t errlen)
+{
+	char rrd[600];
+	snprintf(rrd, sizeof rrd, "%s/rrd", conf.data_dir);
+	if ((mkdir(conf.data_dir, 0750) < 0 && errno != EEXIST) || (mkdir(rrd, 0750) < 0 && errno != EEXIST)) {
+		snprintf(err, errlen, "cannot create %.400s: %s", rrd, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	char err[512];
+	int check_only = 0;
+	conf_defaults();
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			if (conf_load_file(argv[++i], err, sizeof err) < 0) {
+				fprintf(stderr, "fpmond: %s\n", err);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			char *setting = argv[++i], *eq = strchr(setting, '=');
+			if (!eq) {
+				fprintf(stderr, "fpmond: -s takes name=value\n");
+				return 2;
+			}
+			*eq = '\0';
+			if (conf_set(setting, eq + 1, err, sizeof err) < 0) {
+				fprintf(stderr, "fpmond: %s\n", err);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "-n") == 0) {
+			check_only = 1;
+		} else if (strcmp(argv[i], "--help-config") == 0) {
+			conf_print(1);
+			return 0;
+		} else {
+			usage(strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ? stdout : stderr);
+			return strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ? 0 : 2;
+		}
+	}
+	if (check_only) {
+		conf_print(0);
+		printf("configuration OK\n");
+		return 0;
+	}
+	enum log_level level = LOG_INFO;
+	log_level_parse(conf.log_level, &level);
+	log_set_level(level);
+	signal(SIGPIPE, SIG_IGN);
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+
+	char db_path[600];
+	snprintf(db_path, sizeof db_path, "%s/fpmon.db", conf.data_dir);
+	if (make_dirs(err, sizeof err) < 0 || cat_load(err, sizeof err) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	sqlite3 *db = db_open(db_path, DB_SYNC_FULL, err, sizeof err);
+	if (!db) {
+		log_error("%s", err);
+		return 1;
+	}
+	if (conf.demo && demo_ensure(db, err, sizeof err) < 0) {
+		log_error("demo: %s", err);
+		return 1;
+	}
+	reg_refresh(db);
+	db_close(db);
+
+	if (server_start(err, sizeof err) < 0) {
+		log_error("%s", err);
+		return 1;
+	}
+	struct rrdw_options ropt = {.db_path = db_path, .flush_steps = (int)conf.rrd_flush_steps,
+				    .rrdcached = conf.rrdcached_address};
+	snprintf(ropt.rrd_dir, sizeof ropt.rrd_dir, "%s/rrd", conf.data_dir);
+	if (rrdw_start(&ropt, err, sizeof err) < 0) {
+		log_error("rrd writer: %s", err);
+		return 1;
+	}
+	ingestq_add_observer(rrdw_observe, NULL);
+	struct ingestq_options qopt = {
+		.db_path = db_path,
+		.synchronous_full = strcmp(conf.sqlite_synchronous, "full") == 0,
+		.queue_max = (size_t)conf.ingest_queue_max,
+		.wake = server_wake,
+		.rrd_last = rrdw_last_written,
+	};
+	if (ingestq_start(&qopt, err, sizeof err) < 0) {
+		log_error("ingest: %s", err);
+		return 1;
+	}
+	log_info("fpmond listening on http://%s:%d/ (data in %s)", conf.listen_address, server_port(), conf.data_dir);
+	server_run();
+	log_info("shutting down");
+	ingestq_stop();
+	rrdw_stop();
+	server_destroy();
+	struct registry *r = reg_acquire();
+	reg_release(r);
+	reg_publish(NULL);
+	cat_free();
+	log_info("stopped");
+	return 0;
+}

@@ -1,0 +1,215 @@
+/*
+ * server: creates the lws context (file-descriptor limit raised first, since
+ * lws sizes its tables from it), caps connections below that limit in
+ * FILTER_NETWORK_CONNECTION so the accept loop never spins on EMFILE, and
+ * routes HTTP: the ingest API, /healthz, /metrics and the files of web/.
+ * Cross-thread wake-ups arrive as EVENT_WAIT_CANCELLED and are drained here.
+ */
+#include "server.h"
+
+#include "conf.h"
+#include "httpreply.h"
+#include "ingest_http.h"
+#include "log.h"
+#include "routes.h"
+#include "stats.h"
+
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/resource.h>
+
+enum route { ROUTE_NONE, ROUTE_INGEST, ROUTE_API, ROUTE_STATIC };
+
+/* Per-connection state of the HTTP protocol. */
+struct http_session {
+	enum route route;
+	struct ingest_http ingest;
+	struct http_reply reply;
+};
+
+static struct lws_context *context;
+static volatile sig_atomic_t stopping;
+static atomic_int connections;
+
+static struct http_reply *reply_of_ingest(struct ingest_http *req)
+{
+	struct http_session *s = lws_container_of(req, struct http_session, ingest);
+	return &s->reply;
+}
+
+static int is_post(struct lws *wsi)
+{
+	return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
+}
+
+static int on_http(struct lws *wsi, struct http_session *s, const char *path)
+{
+	stats_add(&stats.http_requests, 1);
+	http_reply_reset(&s->reply);
+	s->route = ROUTE_NONE;
+	if (strncmp(path, "/api/v1/ingest/", 15) == 0) {
+		s->route = ROUTE_INGEST;
+		if (!is_post(wsi)) {
+			http_reply_add_header(&s->reply, "Allow", "POST");
+			http_reply_error(&s->reply, wsi, 405, "method not allowed", "ingest endpoints take POST");
+			return 0;
+		}
+		return ingest_http_begin(&s->ingest, &s->reply, wsi, path);
+	}
+	if (is_post(wsi)) {
+		http_reply_error(&s->reply, wsi, 404, "not found", "no such endpoint");
+		return 0;
+	}
+	s->route = ROUTE_API;
+	if (routes_api(wsi, &s->reply, path) != ROUTES_NOT_MINE)
+		return 0;
+	s->route = ROUTE_STATIC;
+	return routes_static(wsi, &s->reply, path);
+}
+
+static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
+			 void *user, void *in, size_t len)
+{
+	struct http_session *s = user;
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		if (atomic_load(&connections) >= conf.max_connections) {
+			log_warn_rl("refusing a connection: max_connections (%lld) reached",
+				    (long long)conf.max_connections);
+			return 1;
+		}
+		return 0;
+	case LWS_CALLBACK_WSI_CREATE:
+		atomic_fetch_add(&connections, 1);
+		break;
+	case LWS_CALLBACK_WSI_DESTROY:
+		atomic_fetch_sub(&connections, 1);
+		break;
+	case LWS_CALLBACK_HTTP:
+		return on_http(wsi, s, (const char *)in) < 0 ? -1 : 0;
+	case LWS_CALLBACK_HTTP_BODY:
+		if (s->route == ROUTE_INGEST)
+			ingest_http_body(&s->ingest, &s->reply, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (s->route == ROUTE_INGEST)
+			ingest_http_complete(&s->ingest, &s->reply);
+		return 0;
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return s ? http_reply_writeable(&s->reply, wsi) : 0;
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		return lws_http_transaction_completed(wsi) ? -1 : 0;
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (s) {
+			if (s->route == ROUTE_INGEST)
+				ingest_http_closed(&s->ingest);
+			http_reply_reset(&s->reply);
+		}
+		break;
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		/* Arrives once per protocol; the drains below are idempotent. */
+		ingest_http_collect(reply_of_ingest);
+		return 0;
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{"http", callback_http, sizeof(struct http_session), 0, 0, NULL, 0},
+	{NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	rlim_t want = rl.rlim_max;
+	if (want == RLIM_INFINITY || want > 1048576)
+		want = 1048576; /* lws clamps absurd limits to 2,560: stay well below its cut-off */
+	if (rl.rlim_cur < want) {
+		rl.rlim_cur = want;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	getrlimit(RLIMIT_NOFILE, &rl);
+	/* Keep headroom for the database, RRD files and listening sockets. */
+	if ((rlim_t)conf.max_connections + 64 > rl.rlim_cur) {
+		conf.max_connections = (int64_t)rl.rlim_cur > 128 ? (int64_t)rl.rlim_cur - 64 : 64;
+		log_warn("max_connections lowered to %lld to stay below the file limit %llu",
+			 (long long)conf.max_connections, (unsigned long long)rl.rlim_cur);
+	}
+}
+
+static void lws_log_bridge(int level, const char *line)
+{
+	size_t n = strlen(line);
+	while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	if (level & LLL_ERR)
+		log_error_rl("lws: %.*s", (int)n, line);
+	else if (level & LLL_WARN)
+		log_warn_rl("lws: %.*s", (int)n, line);
+	else
+		log_debug("lws: %.*s", (int)n, line);
+}
+
+int server_start(char *err, size_t errlen)
+{
+	raise_fd_limit();
+	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_DEBUG ? LLL_NOTICE : 0), lws_log_bridge);
+	struct lws_context_creation_info info;
+	memset(&info, 0, sizeof info);
+	info.port = (int)conf.port;
+	info.iface = conf.listen_address[0] ? conf.listen_address : NULL;
+	info.protocols = protocols;
+	info.vhost_name = "fpmon";
+	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.timeout_secs = 30;
+	info.ka_time = 0;
+	info.max_http_header_data = 4096;
+	context = lws_create_context(&info);
+	if (!context) {
+		snprintf(err, errlen, "cannot listen on %s:%lld", conf.listen_address, (long long)conf.port);
+		return -1;
+	}
+	return 0;
+}
+
+int server_port(void)
+{
+	struct lws_vhost *vh = context ? lws_get_vhost_by_name(context, "fpmon") : NULL;
+	return vh ? lws_get_vhost_listen_port(vh) : -1;
+}
+
+void server_run(void)
+{
+	while (!stopping)
+		if (lws_service(context, 0) < 0)
+			break;
+}
+
+void server_stop(void)
+{
+	stopping = 1;
+	if (context)
+		lws_cancel_service(context); /* a write(2) to lws's pipe: fine in a signal handler */
+}
+
+void server_wake(void *unused)
+{
+	(void)unused;
+	if (context)
+		lws_cancel_service(context);
+}
+
+void server_destroy(void)
+{
+	if (context)
+		lws_context_destroy(context);
+	context = NULL;
+}
