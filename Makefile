@@ -2,6 +2,7 @@
 # simulator, the unit tests and the benchmarks. Sources are found by glob, so a
 # new module is one new .c/.h pair and nothing here changes.
 #   make                    build everything under build/
+#   make demo               install what is missing, build, run the demo county
 #   make test               unit + integration tests; last line "N passed, N failed"
 #   make SANITIZE=address,undefined test
 #   make bench              benchmarks with their baselines (not a test)
@@ -41,7 +42,7 @@ UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC     = $(sort $(wildcard bench/*.c))
 BENCH_BIN     = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit bench install clean fuzz
+.PHONY: all deps test unit bench install clean fuzz demo
 all: $(BUILD)/fpmond $(TOOLS_BIN)
 
 deps:
@@ -82,8 +83,14 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libcore.a
 
 unit: $(UNIT_BIN)
 
-test: all unit
+test: deps
+	@$(MAKE) --no-print-directory all unit
 	@tests/run.sh $(BUILD)
+
+# README's first command: the server with a demo county and its simulator.
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh $(BUILD)
 
 bench: all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)

@@ -13,7 +13,7 @@
 #include <stdio.h>
 
 #define IMPORT_MAX_ERRORS 1000      /* row errors kept; later ones are only counted */
-#define IMPORT_REASON_SIZE 160
+#define IMPORT_REASON_SIZE 256
 
 struct import_row_error {
 	unsigned long line;         /* physical line where the row starts */

@@ -30,7 +30,7 @@ static struct {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	pthread_t thread;
-	int running, stopping;
+	int running, stopping, flush_requested;
 	struct rrdw_options opt;
 	char rrdcached[256];
 	sqlite3 *db;
@@ -424,6 +424,14 @@ static int64_t last_complete_step(void)
 	return (now_s() - GRACE_S) / RRDFILE_STEP * RRDFILE_STEP;
 }
 
+void rrdw_request_flush(void)
+{
+	pthread_mutex_lock(&w.lock);
+	w.flush_requested = 1;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+}
+
 long rrdw_flush_now(void)
 {
 	return cycle(last_complete_step());
@@ -436,14 +444,16 @@ static void *writer_main(void *arg)
 	while (!w.stopping) {
 		int64_t next = last_complete_step() + RRDFILE_STEP;
 		struct timespec until = {.tv_sec = (time_t)(next + GRACE_S), .tv_nsec = 0};
-		while (!w.stopping && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
+		while (!w.stopping && !w.flush_requested && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
 			;
 		if (w.stopping)
 			break;
-		if ((next / RRDFILE_STEP) % w.opt.flush_steps != 0)
+		int requested = w.flush_requested;
+		w.flush_requested = 0;
+		if (!requested && (next / RRDFILE_STEP) % w.opt.flush_steps != 0)
 			continue;
 		pthread_mutex_unlock(&w.lock);
-		cycle(next);
+		cycle(requested ? last_complete_step() : next);
 		pthread_mutex_lock(&w.lock);
 	}
 	pthread_mutex_unlock(&w.lock);

@@ -32,6 +32,8 @@ void rrdw_observe(const struct ingest_effects *fx, void *arg);
 int64_t rrdw_last_written(int64_t entity_id);
 /* Write every file up to the last complete step now; returns files written. */
 long rrdw_flush_now(void);
+/* Ask the writer thread to write everything due now (SIGUSR1, before a backup). */
+void rrdw_request_flush(void);
 /* The file of an entity (for readers). */
 int rrdw_path(int64_t entity_id, char *buf, size_t cap);
 

@@ -29,13 +29,29 @@ static void usage(FILE *out)
 		"  -c FILE          read settings from FILE (name = value lines)\n"
 		"  -s name=value    set one setting (after the file)\n"
 		"  -n               check the configuration, print it and exit\n"
-		"  --help-config    list every setting with its default, range and meaning\n");
+		"  --help-config    list every setting with its default, range and meaning\n"
+		"signals: TERM/INT stop cleanly; USR1 writes every due RRD row now\n");
 }
+
+static volatile sig_atomic_t flush_wanted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
+	if (sig == SIGUSR1) {
+		flush_wanted = 1;
+		server_wake(NULL);
+		return;
+	}
 	server_stop();
+}
+
+/* On the service thread: signals arrive here as events. */
+static void on_wake(void)
+{
+	if (flush_wanted) {
+		flush_wanted = 0;
+		rrdw_request_flush();
+	}
 }
 
 static int make_dirs(char *err, size_t errlen)
@@ -95,6 +111,7 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 
 	char db_path[600];
 	snprintf(db_path, sizeof db_path, "%s/fpmon.db", conf.data_dir);
@@ -126,6 +143,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ingestq_add_observer(rrdw_observe, NULL);
+	server_on_wake(on_wake);
 	struct ingestq_options qopt = {
 		.db_path = db_path,
 		.synchronous_full = strcmp(conf.sqlite_synchronous, "full") == 0,

@@ -32,6 +32,9 @@ struct http_session {
 static struct lws_context *context;
 static volatile sig_atomic_t stopping;
 static atomic_int connections;
+static void (*wake_hook)(void);
+
+void server_on_wake(void (*fn)(void)) { wake_hook = fn; }
 
 static struct http_reply *reply_of_ingest(struct ingest_http *req)
 {
@@ -111,6 +114,8 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Arrives once per protocol; the drains below are idempotent. */
 		ingest_http_collect(reply_of_ingest);
+		if (wake_hook)
+			wake_hook();
 		return 0;
 	default:
 		break;

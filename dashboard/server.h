@@ -13,6 +13,8 @@ int server_start(char *err, size_t errlen);
 void server_run(void);
 void server_stop(void);
 void server_wake(void *unused); /* any thread */
+/* Called on the service thread after a wake-up (signals turned into events). */
+void server_on_wake(void (*fn)(void));
 int server_port(void);
 void server_destroy(void);
 

@@ -1,0 +1,66 @@
+#!/bin/sh
+# run.sh: the whole suite. Unit tests (cmocka, TAP output), then integration
+# and browser tests (node --test). Prints one closing line "N passed, N failed"
+# and exits non-zero when anything failed.
+#   tests/run.sh [BUILD_DIR]          everything
+#   ONLY=unit tests/run.sh            only the cmocka tests
+#   ONLY=integration tests/run.sh     only the node tests
+#   VALGRIND=1 tests/run.sh           unit tests under valgrind memcheck
+set -u
+BUILD=${1:-build}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+export TEST_DATA_DIR="$ROOT/tests/data"
+export FPMON_BUILD="$ROOT/$BUILD"
+passed=0
+failed=0
+log=$(mktemp -d)
+
+if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
+	for t in "$BUILD"/tests/test_*; do
+		[ -x "$t" ] || continue
+		name=$(basename "$t")
+		if [ "${VALGRIND:-0}" = 1 ]; then
+			run="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 $t"
+		else
+			run=$t
+		fi
+		CMOCKA_MESSAGE_OUTPUT=TAP $run > "$log/$name.out" 2>&1
+		rc=$?
+		ok=$(grep -c '^ok ' "$log/$name.out")
+		bad=$(grep -c '^not ok ' "$log/$name.out")
+		if [ "$rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+			bad=1 # crashed, or valgrind found errors
+		fi
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+		if [ "$bad" -ne 0 ]; then
+			echo "FAIL $name (exit $rc):"
+			grep -v '^ok ' "$log/$name.out" | head -60
+		else
+			echo "ok   $name: $ok tests"
+		fi
+	done
+fi
+
+if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
+	if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
+		node --test --test-reporter=tap --test-concurrency=1 tests/integration/ > "$log/node.out" 2>&1
+		ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/node.out" | tail -1)
+		bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/node.out" | tail -1)
+		ok=${ok:-0}
+		bad=${bad:-1}
+		passed=$((passed + ok))
+		failed=$((failed + bad))
+		if [ "$bad" -ne 0 ]; then
+			echo "FAIL node tests:"
+			grep -E '^ *(not ok|# |  ---|  error|  message|  stack|    at )' "$log/node.out" | head -120
+		else
+			echo "ok   node tests: $ok tests"
+		fi
+	fi
+fi
+
+rm -rf "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

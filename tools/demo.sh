@@ -1,0 +1,50 @@
+#!/bin/sh
+# demo.sh: README's first command. Starts fpmond with the demo county (created
+# at the first start, kept afterwards) and the simulator feeding it through
+# the public ingest API, prints the addresses, and stops both on Ctrl-C.
+#   FPMON_DATA (default var/demo)  FPMON_PORT (default 8080)
+#   FPMON_LISTEN (default 127.0.0.1; 0.0.0.0 to reach it from wall screens)
+#   FPMON_SPEED (default 600: ten simulated minutes per second)
+set -u
+BUILD=${1:-build}
+DATA=${FPMON_DATA:-var/demo}
+PORT=${FPMON_PORT:-8080}
+LISTEN=${FPMON_LISTEN:-127.0.0.1}
+SPEED=${FPMON_SPEED:-600}
+mkdir -p "$DATA"
+
+"$BUILD/fpmond" -s data_dir="$DATA" -s port="$PORT" -s listen_address="$LISTEN" -s demo=1 &
+server=$!
+sim=""
+stop() {
+	[ -n "$sim" ] && kill "$sim" 2>/dev/null
+	kill "$server" 2>/dev/null
+	wait 2>/dev/null
+	exit 0
+}
+trap stop INT TERM
+
+i=0
+until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
+	i=$((i + 1))
+	if [ $i -gt 100 ] || ! kill -0 "$server" 2>/dev/null; then
+		echo "demo: the server did not start (see the log above)" >&2
+		stop
+	fi
+	sleep 0.1
+done
+
+"$BUILD/fpmsim" --url "http://127.0.0.1:$PORT" --token-file "$DATA/demo-token" --speed "$SPEED" &
+sim=$!
+
+cat <<MSG
+
+  精准扶贫监测 demo county is running (data in $DATA, kept between runs).
+  Dashboards:   http://$LISTEN:$PORT/
+  Health:       http://$LISTEN:$PORT/healthz     Metrics: http://$LISTEN:$PORT/metrics
+  Ingest token of the simulator: $DATA/demo-token
+  Press Ctrl-C to stop.
+
+MSG
+wait "$server"
+stop
