@@ -113,6 +113,11 @@ int import_table_load(const char *data, size_t len, const struct csv_column_spec
 {
 	memset(table, 0, sizeof *table);
 	table->column_count = spec_count;
+	/* offices upload the workbook itself as often as a CSV; the decoder would only say "not UTF-8" */
+	if (len >= 4 && (memcmp(data, "PK\x03\x04", 4) == 0 || memcmp(data, "\xD0\xCF\x11\xE0", 4) == 0)) {
+		import_fail(rep, "this is an Excel workbook (.xlsx/.xls), not CSV: save it as CSV first");
+		return -1;
+	}
 	char err[300] = "";
 	struct csv_reader *reader = csv_open_buffer(data, len, err, sizeof err);
 	if (!reader) {

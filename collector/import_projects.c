@@ -37,6 +37,8 @@ static const struct csv_column_spec project_specs[PROJECT_COLUMNS] = {
 	[COL_STAGE] = { .names = { "stage", "阶段" } },
 };
 
+_Static_assert(PROJECT_COLUMNS <= IMPORT_MAX_COLUMNS, "import_table holds at most IMPORT_MAX_COLUMNS columns");
+
 #define PROJECT_ID_MAX 32
 #define PROJECT_TEXT_MAX_CHARS 200
 #define PROJECT_MAX_HOUSEHOLDS 10000000
@@ -120,9 +122,10 @@ static bool valid_project_id(const char *id)
 
 static int add_digit(int64_t *value, char digit)
 {
-	if (*value > (INT64_MAX - 9) / 10)
+	int64_t units = digit - '0';
+	if (*value > (INT64_MAX - units) / 10)
 		return -1;
-	*value = *value * 10 + (digit - '0');
+	*value = *value * 10 + units;
 	return 0;
 }
 

@@ -25,6 +25,8 @@ static const struct csv_column_spec region_specs[REGION_COLUMNS] = {
 	[COL_RETIRED] = { .names = { "retired", "已撤销" } },
 };
 
+_Static_assert(REGION_COLUMNS <= IMPORT_MAX_COLUMNS, "import_table holds at most IMPORT_MAX_COLUMNS columns");
+
 #define REGION_NAME_MAX_CHARS 100
 
 struct region_row {
@@ -179,8 +181,6 @@ static int resolve_parent(struct region_import *ctx, struct region_row *row, cha
 	}
 	for (int level = (int)row->level - 1; level >= REGCODE_PROVINCE; level--) {
 		regcode_ancestor(row->code, (enum regcode_level)level, parent);
-		if (strcmp(parent, row->code) == 0)
-			continue; /* a prefecture part 00 makes the "prefecture" the province itself */
 		int found = region_exists(ctx, parent);
 		if (found != 0)
 			return found < 0 ? -1 : 0;
@@ -240,9 +240,10 @@ static int store_row(struct region_import *ctx, const struct region_row *row, co
 }
 
 /*
- * A new province or prefecture becomes the nearest ancestor of stored
- * counties and prefectures beneath it that hung from a higher node or from
- * nothing. (Rows of this file already saw it; this fixes the stored rest.)
+ * A province or prefecture of the file becomes the nearest ancestor of the
+ * stored counties and prefectures beneath it that hung from a higher node or
+ * from nothing (imported before it). Rows of this file already saw it when
+ * their parents were resolved; this fixes the stored rest of the tree.
  */
 static int relink_below(struct region_import *ctx, const struct region_row *row)
 {
