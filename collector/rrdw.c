@@ -11,6 +11,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "rrdc.h"
 #include "rrdfile.h"
 #include "stats.h"
 #include "xalloc.h"
@@ -41,7 +42,12 @@ static struct {
 	int64_t registry_version;
 	struct plan_set plans;
 	int64_t max_sample_id;
-} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+	struct rrdc_conn *rrdc;        /* writer's connection when rrdcached is configured */
+	struct rrdc_batch *batch;      /* rows queued for one BATCH */
+	pthread_mutex_t read_lock;     /* guards read_conn */
+	struct rrdc_conn *read_conn;   /* readers' FLUSH connection */
+} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+       .read_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int64_t now_s(void) { return w.opt.clock ? w.opt.clock() : (int64_t)time(NULL); }
 
@@ -234,6 +240,58 @@ static void advance_locked(struct rrdw_file *f, int64_t to)
 		f->last_ts = to;
 }
 
+#define BATCH_ROWS_MAX 20000 /* rows queued before a BATCH round trip */
+
+/* rrdcached: send what is queued; a broken connection is reopened next time. */
+static void rrdc_send(void)
+{
+	if (!w.batch)
+		return;
+	char err[512];
+	int rejected = rrdc_batch_commit(w.batch, err, sizeof err);
+	if (rejected < 0) {
+		stats_add(&stats.rrd_errors, rrdc_batch_lines(w.batch));
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached %s: %s", w.rrdcached, err);
+	} else if (rejected > 0) {
+		const struct rrdc_failure *fail;
+		size_t n = rrdc_batch_failures(w.batch, &fail);
+		stats_add(&stats.rrd_errors, n);
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached refused %zu lines, first %s: %s",
+			    n, fail[0].path, fail[0].message);
+	}
+	stats_add(&stats.rrd_calls, rrdc_batch_lines(w.batch));
+	rrdc_batch_free(w.batch);
+	w.batch = NULL;
+	if (w.rrdc && rrdc_is_broken(w.rrdc)) {
+		rrdc_close(w.rrdc);
+		w.rrdc = NULL;
+	}
+}
+
+/* Queue rows for rrdcached; the first time a file is seen, ask where it is. */
+static long rrdc_queue(const char *path, int *exists, size_t n_ds, const int64_t *ts,
+		       const double *values, size_t n, char *err, size_t errlen)
+{
+	if (!w.rrdc && !(w.rrdc = rrdc_open(w.rrdcached, 5000, err, errlen)))
+		return -1;
+	size_t skip = 0;
+	if (*exists == 1) { /* after a restart the daemon may hold rows we replay */
+		int64_t last = 0;
+		if (rrdc_last_update(w.rrdc, path, &last, err, errlen) < 0)
+			return -1;
+		while (skip < n && ts[skip] <= last)
+			skip++;
+		*exists = 2;
+	}
+	if (!w.batch)
+		w.batch = rrdc_batch_begin(w.rrdc);
+	if (rrdc_batch_add(w.batch, path, n_ds, ts + skip, values + skip * n_ds, n - skip, err, errlen) < 0)
+		return -1;
+	if (rrdc_batch_rows(w.batch) >= BATCH_ROWS_MAX)
+		rrdc_send();
+	return (long)(n - skip);
+}
+
 /* Write rows (from, from + n*step] of one file; rows at or before `after` are skipped. */
 static void write_file(const struct rrdw_file *snapshot, int *exists, int64_t from, size_t n,
 		       const double *values, int64_t after)
@@ -256,14 +314,35 @@ static void write_file(const struct rrdw_file *snapshot, int *exists, int64_t fr
 	int64_t ts[CHUNK_STEPS];
 	for (size_t i = skip; i < n; i++)
 		ts[i - skip] = from + (int64_t)(i + 1) * RRDFILE_STEP;
-	long wrote = rrdfile_update(path, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
-	stats_add(&stats.rrd_calls, 1);
+	long wrote;
+	if (w.rrdcached[0]) {
+		wrote = rrdc_queue(path, exists, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
+	} else {
+		wrote = rrdfile_update(path, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
+		stats_add(&stats.rrd_calls, 1);
+	}
 	if (wrote < 0) {
 		stats_add(&stats.rrd_errors, 1);
 		log_limited(&write_limit, LOG_ERROR, "rrd writer: %s", err);
 		return;
 	}
 	stats_add(&stats.rrd_rows_written, (uint64_t)wrote);
+}
+
+int rrdw_prepare_read(const char *path, char *err, size_t errlen)
+{
+	if (!w.rrdcached[0])
+		return 0;
+	pthread_mutex_lock(&w.read_lock);
+	if (w.read_conn && rrdc_is_broken(w.read_conn)) {
+		rrdc_close(w.read_conn);
+		w.read_conn = NULL;
+	}
+	if (!w.read_conn)
+		w.read_conn = rrdc_open(w.rrdcached, 5000, err, errlen);
+	int rc = w.read_conn ? rrdc_flush_file(w.read_conn, path, err, errlen) : -1;
+	pthread_mutex_unlock(&w.read_lock);
+	return rc;
 }
 
 /* One leaf over (from, to]: rows, state advance, file write, region sums. */
@@ -405,6 +484,7 @@ static long cycle(int64_t T)
 		}
 		from += (int64_t)n * RRDFILE_STEP;
 	}
+	rrdc_send();
 	free(rows);
 	free(accs);
 	free(leaves);
@@ -555,6 +635,9 @@ void rrdw_stop(void)
 	free(w.files);
 	free(w.hash);
 	plan_set_free(&w.plans);
+	rrdc_close(w.rrdc);
+	rrdc_close(w.read_conn);
+	w.rrdc = w.read_conn = NULL;
 	w.files = NULL;
 	w.hash = NULL;
 	w.n_files = w.cap_files = w.hash_cap = 0;

@@ -34,6 +34,8 @@ int64_t rrdw_last_written(int64_t entity_id);
 long rrdw_flush_now(void);
 /* Ask the writer thread to write everything due now (SIGUSR1, before a backup). */
 void rrdw_request_flush(void);
+/* Before reading a file: with rrdcached, FLUSH it so the file holds every row sent. */
+int rrdw_prepare_read(const char *path, char *err, size_t errlen);
 /* The file of an entity (for readers). */
 int rrdw_path(int64_t entity_id, char *buf, size_t cap);
 

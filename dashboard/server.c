@@ -177,6 +177,7 @@ int server_start(char *err, size_t errlen)
 	info.timeout_secs = 30;
 	info.ka_time = 0;
 	info.max_http_header_data = 4096;
+	info.pt_serv_buf_size = 64 * 1024; /* fewer, larger body callbacks for big batches */
 	context = lws_create_context(&info);
 	if (!context) {
 		snprintf(err, errlen, "cannot listen on %s:%lld", conf.listen_address, (long long)conf.port);
