@@ -128,6 +128,8 @@ static void sync_registry_locked(void)
 		f->invest_fen = (double)e->invest_fen;
 	}
 	/* Parents: every enclosing region of a village, or of a project's location. */
+	for (size_t i = 0; i < w.n_files; i++)
+		w.files[i].n_children = 0;
 	for (size_t i = 0; i < r->n; i++) {
 		const struct reg_entity *e = &r->e[i];
 		struct rrdw_file *f = &w.files[find_file(e->id)];
@@ -137,6 +139,17 @@ static void sync_registry_locked(void)
 		for (int32_t up = e->parent, hops = 0; up >= 0 && hops < 8; up = r->e[up].parent, hops++)
 			if (is_region(r->e[up].kind) && f->n_parents < RRDW_MAX_PARENTS)
 				f->parents[f->n_parents++] = find_file(r->e[up].id);
+	}
+	/* And the inverse, so reading a region's current value visits only its leaves. */
+	for (size_t i = 0; i < w.n_files; i++) {
+		for (size_t p = 0; p < w.files[i].n_parents; p++) {
+			struct rrdw_file *region = &w.files[w.files[i].parents[p]];
+			if (region->n_children == region->cap_children) {
+				region->cap_children = region->cap_children ? region->cap_children * 2 : 16;
+				region->children = xreallocarray(region->children, region->cap_children, sizeof *region->children);
+			}
+			region->children[region->n_children++] = (int32_t)i;
+		}
 	}
 	w.registry_version = r->version;
 	reg_release(r);
@@ -630,8 +643,10 @@ void rrdw_stop(void)
 		db_close(w.db);
 		w.db = NULL;
 	}
-	for (size_t i = 0; i < w.n_files; i++)
+	for (size_t i = 0; i < w.n_files; i++) {
 		free(w.files[i].changes);
+		free(w.files[i].children);
+	}
 	free(w.files);
 	free(w.hash);
 	plan_set_free(&w.plans);
@@ -670,14 +685,11 @@ long rrdw_pending(int64_t entity_id, int64_t until, int64_t *ts, double *values,
 		struct rrdw_acc acc;
 		rrdw_acc_init(&acc, n);
 		double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
-		for (size_t i = 0; i < w.n_files; i++) {
-			struct rrdw_file *leaf = &w.files[i];
-			for (size_t p = 0; p < leaf->n_parents; p++)
-				if (leaf->parents[p] == at) {
-					rrdw_sort_changes(leaf);
-					rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
-					rrdw_acc_add(&acc, leaf, rows);
-				}
+		for (size_t c = 0; c < f->n_children; c++) {
+			struct rrdw_file *leaf = &w.files[f->children[c]];
+			rrdw_sort_changes(leaf);
+			rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
+			rrdw_acc_add(&acc, leaf, rows);
 		}
 		rrdw_acc_rows(&acc, values);
 		rrdw_acc_free(&acc);

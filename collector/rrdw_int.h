@@ -33,6 +33,8 @@ struct rrdw_file {
 	int exists;                  /* the RRD file is known to exist */
 	int32_t parents[RRDW_MAX_PARENTS]; /* region files it rolls up into */
 	size_t n_parents;
+	int32_t *children;           /* regions: the leaf files under it */
+	size_t n_children, cap_children;
 	int stage;                   /* projects: life-cycle stage index */
 	double invest_fen;           /* projects: approved investment */
 };

@@ -4,6 +4,7 @@
  * and the RRD writer, and serves HTTP/WebSocket on the main thread until
  * SIGTERM or SIGINT, which only set a flag: the loop then drains and exits.
  */
+#include "apiq.h"
 #include "catalog.h"
 #include "conf.h"
 #include "db.h"
@@ -155,9 +156,14 @@ int main(int argc, char **argv)
 		log_error("ingest: %s", err);
 		return 1;
 	}
+	if (apiq_start(db_path, 2, server_wake, NULL, err, sizeof err) < 0) {
+		log_error("api readers: %s", err);
+		return 1;
+	}
 	log_info("fpmond listening on http://%s:%d/ (data in %s)", conf.listen_address, server_port(), conf.data_dir);
 	server_run();
 	log_info("shutting down");
+	apiq_stop();
 	ingestq_stop();
 	rrdw_stop();
 	server_destroy();

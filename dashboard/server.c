@@ -7,6 +7,8 @@
  */
 #include "server.h"
 
+#include "api.h"
+#include "apiq.h"
 #include "conf.h"
 #include "httpreply.h"
 #include "ingest_http.h"
@@ -19,6 +21,9 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
+
+#include "xalloc.h"
 
 enum route { ROUTE_NONE, ROUTE_INGEST, ROUTE_API, ROUTE_STATIC };
 
@@ -27,9 +32,14 @@ struct http_session {
 	enum route route;
 	struct ingest_http ingest;
 	struct http_reply reply;
+	struct lws *wsi;
+	uint64_t api_ticket;             /* waiting for a reader thread */
+	struct http_session *next_waiting;
 };
 
 static struct lws_context *context;
+static struct http_session *api_waiting; /* service thread only */
+static uint64_t next_api_ticket = 1;
 static volatile sig_atomic_t stopping;
 static atomic_int connections;
 static void (*wake_hook)(void);
@@ -40,6 +50,59 @@ static struct http_reply *reply_of_ingest(struct ingest_http *req)
 {
 	struct http_session *s = lws_container_of(req, struct http_session, ingest);
 	return &s->reply;
+}
+
+static void unlink_api_waiting(struct http_session *s)
+{
+	for (struct http_session **p = &api_waiting; *p; p = &(*p)->next_waiting)
+		if (*p == s) {
+			*p = s->next_waiting;
+			break;
+		}
+	s->api_ticket = 0;
+}
+
+/* Queue a GET of the JSON API for a reader thread. */
+static void submit_api(struct lws *wsi, struct http_session *s, api_handler handler, const char *path)
+{
+	struct api_job *job = xcalloc(1, sizeof *job);
+	job->handler = handler;
+	job->id = next_api_ticket++;
+	job->now = (int64_t)time(NULL);
+	snprintf(job->path, sizeof job->path, "%s", path);
+	for (int i = 0; job->n_args < APIQ_MAX_ARGS; i++) {
+		int n = lws_hdr_copy_fragment(wsi, job->args[job->n_args], sizeof job->args[0], WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0)
+			break;
+		if (n > 0)
+			job->n_args++;
+	}
+	if (apiq_submit(job) < 0) {
+		apiq_job_free(job);
+		http_reply_add_header(&s->reply, "Retry-After", "1");
+		http_reply_error(&s->reply, wsi, 503, "busy", "too many requests waiting; retry shortly");
+		return;
+	}
+	s->api_ticket = job->id;
+	s->next_waiting = api_waiting;
+	api_waiting = s;
+}
+
+static void collect_api_replies(void)
+{
+	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
+		next = job->next;
+		struct http_session *s = api_waiting;
+		while (s && s->api_ticket != job->id)
+			s = s->next_waiting;
+		if (s) {
+			unlink_api_waiting(s);
+			http_reply_add_header(&s->reply, "Cache-Control", "no-store");
+			http_reply_set(&s->reply, s->wsi, job->status, job->content_type, job->body, job->len);
+			job->body = NULL;
+		}
+		apiq_job_free(job);
+	}
 }
 
 static int is_post(struct lws *wsi)
@@ -66,6 +129,12 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 		return 0;
 	}
 	s->route = ROUTE_API;
+	s->wsi = wsi;
+	api_handler handler = api_route(path);
+	if (handler) {
+		submit_api(wsi, s, handler, path);
+		return 0;
+	}
 	if (routes_api(wsi, &s->reply, path) != ROUTES_NOT_MINE)
 		return 0;
 	s->route = ROUTE_STATIC;
@@ -108,12 +177,15 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		if (s) {
 			if (s->route == ROUTE_INGEST)
 				ingest_http_closed(&s->ingest);
+			if (s->api_ticket)
+				unlink_api_waiting(s);
 			http_reply_reset(&s->reply);
 		}
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Arrives once per protocol; the drains below are idempotent. */
 		ingest_http_collect(reply_of_ingest);
+		collect_api_replies();
 		if (wake_hook)
 			wake_hook();
 		return 0;

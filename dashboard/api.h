@@ -1,0 +1,32 @@
+/*
+ * api: the JSON API's handlers (run on reader threads, see apiq.h) and the
+ * helpers they share: finding the requested entity within the caller's
+ * region scope, and numbers as JSON (unknown -> null, whole -> integer).
+ */
+#ifndef API_H
+#define API_H
+
+#include "apiq.h"
+#include "catalog.h"
+#include "registry.h"
+
+#include <jansson.h>
+
+/* The entity named by ?entity=KEY, visible to the caller; on failure the job
+ * holds the error reply and NULL is returned. Release the registry after. */
+struct registry *api_entity(struct api_job *job, const struct reg_entity **e);
+int api_visible(const struct api_job *job, const struct registry *r, const struct reg_entity *e);
+enum cat_entity api_layout_of(enum reg_kind kind);
+json_t *api_number(double v);
+
+int api_history(struct api_job *job, sqlite3 *db);
+int api_state(struct api_job *job, sqlite3 *db);
+int api_catalog(struct api_job *job, sqlite3 *db);
+int api_regions(struct api_job *job, sqlite3 *db);
+int api_projects(struct api_job *job, sqlite3 *db);
+int api_project(struct api_job *job, sqlite3 *db);
+
+/* The handler for a GET path, or NULL. */
+api_handler api_route(const char *path);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * api_history: GET /api/v1/history and /api/v1/state, on a reader thread.
+ * History reads the RRD archive that fits the range (finest whose retention
+ * covers it) and lays over it the rows the writer has not written yet, so a
+ * chart is current to the last step; state is the newest such row. RRD
+ * unknowns become JSON null; whole numbers are sent as integers.
+ */
+#include "api.h"
+
+#include "catalog.h"
+#include "registry.h"
+#include "rrdfile.h"
+#include "rrdw.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_RANGE_S   (int64_t)(6 * 366 * 86400)
+#define PENDING_ROWS  576 /* two days of steps: more than any flush interval */
+
+json_t *api_number(double v)
+{
+	if (isnan(v) || isinf(v))
+		return json_null();
+	if (v == floor(v) && fabs(v) < 9007199254740992.0)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+/* Parse "a,b,c" into data-source positions of the entity's file. */
+static int parse_metrics(struct api_job *job, enum cat_entity layout, int *ds, size_t *n)
+{
+	const char *list = api_arg(job, "metrics");
+	const struct cat_layout *l = cat_layout(layout);
+	*n = 0;
+	if (!list || !*list) {
+		for (size_t d = 0; d < l->n_ds; d++)
+			ds[(*n)++] = (int)d;
+		return 0;
+	}
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", list);
+	for (char *name = buf, *comma; name; name = comma ? comma + 1 : NULL) {
+		comma = strchr(name, ',');
+		if (comma)
+			*comma = '\0';
+		const struct cat_metric *m = cat_find(name);
+		int at = m ? cat_ds_index(layout, m->index) : -1;
+		if (at < 0 || *n >= CAT_MAX_DS) {
+			char why[128];
+			snprintf(why, sizeof why, "'%.40s' is not a metric of a %s", name, cat_entity_name(layout));
+			api_error(job, 400, "metrics", why);
+			return -1;
+		}
+		ds[(*n)++] = at;
+	}
+	return 0;
+}
+
+static int parse_time(struct api_job *job, const char *name, int64_t fallback, int64_t *out)
+{
+	const char *text = api_arg(job, name);
+	if (!text) {
+		*out = fallback;
+		return 0;
+	}
+	char *end;
+	long long v = strtoll(text, &end, 10);
+	if (*text == '\0' || *end != '\0' || v < 946684800 || v > 4102444800) {
+		api_error(job, 400, name, "must be Unix seconds between 2000 and 2100");
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Merge written rows and pending rows into one timeline at `res` seconds per row. */
+struct timeline {
+	int64_t first, res;
+	size_t n;
+	double *values; /* n x n_ds */
+	size_t n_ds;
+};
+
+static double *cell(struct timeline *tl, int64_t ts)
+{
+	if (ts < tl->first || (ts - tl->first) % tl->res)
+		return NULL;
+	size_t row = (size_t)((ts - tl->first) / tl->res);
+	return row < tl->n ? tl->values + row * tl->n_ds : NULL;
+}
+
+int api_history(struct api_job *job, sqlite3 *db)
+{
+	(void)db;
+	const struct reg_entity *e;
+	struct registry *reg = api_entity(job, &e);
+	if (!reg)
+		return job->status;
+	enum cat_entity layout = api_layout_of(e->kind);
+	int64_t entity_id = e->id;
+	char key[33];
+	snprintf(key, sizeof key, "%s", e->key);
+	reg_release(reg);
+
+	int ds[CAT_MAX_DS];
+	size_t n_ds, n_file_ds = cat_layout(layout)->n_ds;
+	int64_t start, end, now = job->now;
+	if (parse_metrics(job, layout, ds, &n_ds) < 0 || parse_time(job, "end", now, &end) < 0 ||
+	    parse_time(job, "start", end - 2 * 86400, &start) < 0)
+		return job->status;
+	if (start >= end || end - start > MAX_RANGE_S)
+		return api_error(job, 400, "start", "must be before end, at most 6 years apart");
+
+	int64_t res = rrdfile_pick_resolution(start, now);
+	int64_t until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP; /* the step in progress */
+	int64_t last = (end < until ? end : until);
+	struct timeline tl = {.res = res, .n_ds = n_file_ds};
+	tl.first = (start / res + 1) * res;
+	last = (last + res - 1) / res * res;
+	tl.n = last >= tl.first ? (size_t)((last - tl.first) / res) + 1 : 0;
+	tl.values = xmalloc((tl.n ? tl.n : 1) * n_file_ds * sizeof *tl.values);
+	for (size_t i = 0; i < tl.n * n_file_ds; i++)
+		tl.values[i] = NAN;
+
+	char path[1024], err[512];
+	struct rrdfile_series s;
+	if (rrdw_path(entity_id, path, sizeof path) == 0 && access(path, R_OK) == 0 &&
+	    rrdw_prepare_read(path, err, sizeof err) == 0 &&
+	    rrdfile_fetch(path, start, last, res, &s, err, sizeof err) == 0) {
+		for (size_t r = 0; r < s.n_rows && s.step == res; r++) {
+			double *row = cell(&tl, s.start + (int64_t)(r + 1) * s.step);
+			if (row)
+				memcpy(row, s.values + r * s.n_ds, n_file_ds * sizeof *row);
+		}
+		rrdfile_series_free(&s);
+	}
+	/* Rows not yet in the file: a coarse row takes the last step inside it (LAST). */
+	int64_t *pts = xmalloc(PENDING_ROWS * sizeof *pts);
+	double *pvals = xmalloc(PENDING_ROWS * CAT_MAX_DS * sizeof *pvals);
+	size_t pending_ds;
+	long np = rrdw_pending(entity_id, until, pts, pvals, PENDING_ROWS, &pending_ds);
+	for (long r = 0; r < np && pending_ds == n_file_ds; r++) {
+		double *row = cell(&tl, (pts[r] + res - 1) / res * res);
+		if (row)
+			memcpy(row, pvals + (size_t)r * pending_ds, n_file_ds * sizeof *row);
+	}
+	free(pts);
+	free(pvals);
+
+	json_t *times = json_array(), *series = json_object();
+	for (size_t r = 0; r < tl.n; r++)
+		json_array_append_new(times, json_integer(tl.first + (json_int_t)r * res));
+	for (size_t m = 0; m < n_ds; m++) {
+		json_t *column = json_array();
+		for (size_t r = 0; r < tl.n; r++)
+			json_array_append_new(column, api_number(tl.values[r * n_file_ds + (size_t)ds[m]]));
+		json_object_set_new(series, cat_layout(layout)->ds_name[ds[m]], column);
+	}
+	free(tl.values);
+	return api_reply_json(job, 200, json_pack("{s:s, s:s, s:I, s:I, s:I, s:o, s:o}",
+		"entity", key, "kind", cat_entity_name(layout), "start", (json_int_t)start,
+		"end", (json_int_t)end, "step", (json_int_t)res, "ts", times, "values", series));
+}
+
+int api_state(struct api_job *job, sqlite3 *db)
+{
+	(void)db;
+	const struct reg_entity *e;
+	struct registry *reg = api_entity(job, &e);
+	if (!reg)
+		return job->status;
+	enum cat_entity layout = api_layout_of(e->kind);
+	int64_t entity_id = e->id;
+	char key[33];
+	snprintf(key, sizeof key, "%s", e->key);
+	reg_release(reg);
+	int64_t until = (job->now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP, ts;
+	double values[CAT_MAX_DS];
+	size_t n_ds;
+	long n = rrdw_pending(entity_id, until, &ts, values, 1, &n_ds);
+	const struct cat_layout *l = cat_layout(layout);
+	json_t *o = json_object();
+	for (size_t d = 0; d < l->n_ds; d++)
+		json_object_set_new(o, l->ds_name[d], n == 1 ? api_number(values[d]) : json_null());
+	return api_reply_json(job, 200, json_pack("{s:s, s:s, s:I, s:o}", "entity", key,
+		"kind", cat_entity_name(layout), "as_of", (json_int_t)(n == 1 ? ts : 0), "values", o));
+}

@@ -1,0 +1,167 @@
+/*
+ * apiq: a small pool of reader threads, each with its own SQLite connection,
+ * taking jobs from one bounded queue. Handlers never touch sockets; the
+ * service thread matches finished jobs to their connections by ticket.
+ */
+#include "apiq.h"
+
+#include "db.h"
+#include "log.h"
+#include "xalloc.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_THREADS 8
+#define QUEUE_MAX   1024
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t threads[MAX_THREADS];
+	sqlite3 *dbs[MAX_THREADS];
+	int n_threads, stopping;
+	struct api_job *head, **tail, *done, **done_tail;
+	size_t depth;
+	void (*wake)(void *);
+	void *wake_arg;
+} q = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+const char *api_arg(const struct api_job *job, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; i < job->n_args; i++)
+		if (strncmp(job->args[i], name, n) == 0 && job->args[i][n] == '=')
+			return job->args[i] + n + 1;
+	return NULL;
+}
+
+int api_reply_json(struct api_job *job, int status, json_t *doc)
+{
+	job->status = status;
+	job->body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	job->len = job->body ? strlen(job->body) : 0;
+	job->content_type = "application/json";
+	json_decref(doc);
+	return status;
+}
+
+int api_error(struct api_job *job, int status, const char *field, const char *reason)
+{
+	json_t *o = json_pack("{s:s, s:s}", "error", status == 404 ? "not found" : status == 403 ? "forbidden"
+						      : status >= 500 ? "unavailable" : "invalid request",
+			      "reason", reason);
+	if (field)
+		json_object_set_new(o, "field", json_string(field));
+	return api_reply_json(job, status, o);
+}
+
+static void *reader_main(void *arg)
+{
+	sqlite3 *db = arg;
+	pthread_mutex_lock(&q.lock);
+	for (;;) {
+		while (!q.head && !q.stopping)
+			pthread_cond_wait(&q.cond, &q.lock);
+		if (!q.head)
+			break;
+		struct api_job *job = q.head;
+		q.head = job->next;
+		if (!q.head)
+			q.tail = &q.head;
+		q.depth--;
+		pthread_mutex_unlock(&q.lock);
+
+		job->next = NULL;
+		job->handler(job, db);
+		if (!job->body)
+			api_error(job, 500, NULL, "the handler produced no reply");
+
+		pthread_mutex_lock(&q.lock);
+		*q.done_tail = job;
+		q.done_tail = &job->next;
+		pthread_mutex_unlock(&q.lock);
+		q.wake(q.wake_arg);
+		pthread_mutex_lock(&q.lock);
+	}
+	pthread_mutex_unlock(&q.lock);
+	return NULL;
+}
+
+int apiq_start(const char *db_path, int threads, void (*wake)(void *), void *wake_arg,
+	       char *err, size_t errlen)
+{
+	q.tail = &q.head;
+	q.done_tail = &q.done;
+	q.wake = wake;
+	q.wake_arg = wake_arg;
+	q.stopping = 0;
+	if (threads < 1)
+		threads = 1;
+	if (threads > MAX_THREADS)
+		threads = MAX_THREADS;
+	for (int i = 0; i < threads; i++) {
+		q.dbs[i] = db_open(db_path, DB_SYNC_NORMAL, err, errlen);
+		if (!q.dbs[i] || pthread_create(&q.threads[i], NULL, reader_main, q.dbs[i]) != 0) {
+			if (q.dbs[i])
+				snprintf(err, errlen, "cannot start a reader thread");
+			return -1;
+		}
+		q.n_threads++;
+	}
+	return 0;
+}
+
+int apiq_submit(struct api_job *job)
+{
+	pthread_mutex_lock(&q.lock);
+	if (q.stopping || q.depth >= QUEUE_MAX) {
+		pthread_mutex_unlock(&q.lock);
+		return -1;
+	}
+	job->next = NULL;
+	*q.tail = job;
+	q.tail = &job->next;
+	q.depth++;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	return 0;
+}
+
+struct api_job *apiq_take_done(void)
+{
+	pthread_mutex_lock(&q.lock);
+	struct api_job *list = q.done;
+	q.done = NULL;
+	q.done_tail = &q.done;
+	pthread_mutex_unlock(&q.lock);
+	return list;
+}
+
+void apiq_job_free(struct api_job *job)
+{
+	if (!job)
+		return;
+	free(job->body);
+	free(job);
+}
+
+void apiq_stop(void)
+{
+	pthread_mutex_lock(&q.lock);
+	q.stopping = 1;
+	pthread_cond_broadcast(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	for (int i = 0; i < q.n_threads; i++) {
+		pthread_join(q.threads[i], NULL);
+		db_close(q.dbs[i]);
+	}
+	q.n_threads = 0;
+	for (struct api_job *j = apiq_take_done(), *next; j; j = next) {
+		next = j->next;
+		apiq_job_free(j);
+	}
+}

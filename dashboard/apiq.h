@@ -1,0 +1,49 @@
+/*
+ * apiq: the reader threads behind the JSON API. The service thread turns a
+ * GET into a job (route + decoded query arguments) and moves on; a reader
+ * thread runs the route's handler (SQLite reads, RRD fetches) and hands the
+ * reply back through lws_cancel_service(), like the ingest worker does.
+ */
+#ifndef APIQ_H
+#define APIQ_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct json_t;
+
+#define APIQ_MAX_ARGS 16
+
+struct api_job;
+typedef int (*api_handler)(struct api_job *job, sqlite3 *db);
+
+struct api_job {
+	struct api_job *next;
+	uint64_t id;
+	api_handler handler;
+	char path[256];                 /* the request path, e.g. /api/v1/projects/XM001 */
+	char args[APIQ_MAX_ARGS][256];  /* "name=value", decoded */
+	size_t n_args;
+	char scope[13];                 /* region prefix the caller may see; "" = all */
+	int64_t now;                    /* request time, for "as of" */
+	/* filled by the handler */
+	int status;
+	char *body;
+	size_t len;
+	const char *content_type;
+};
+
+int apiq_start(const char *db_path, int threads, void (*wake)(void *), void *wake_arg,
+	       char *err, size_t errlen);
+int apiq_submit(struct api_job *job);    /* -1 when the queue is full */
+struct api_job *apiq_take_done(void);
+void apiq_job_free(struct api_job *job);
+void apiq_stop(void);
+
+/* Handler helpers. */
+const char *api_arg(const struct api_job *job, const char *name); /* NULL if absent */
+int api_reply_json(struct api_job *job, int status, struct json_t *doc); /* steals doc */
+int api_error(struct api_job *job, int status, const char *field, const char *reason);
+
+#endif
