@@ -58,6 +58,8 @@ static const struct conf_entry table[] = {
 		  "most simultaneous client connections; more are refused at accept"),
 	INT_ENTRY(ingest_queue_max, "256", 4, 65536,
 		  "ingest requests waiting for the database; beyond it clients get 503 and retry"),
+	STR_ENTRY(allowed_origins, "", NULL,
+		  "comma-separated origins (scheme://host:port) allowed to open the live WebSocket besides the server's own"),
 	INT_ENTRY(demo, "0", 0, 1, "1 = create the demo county at first start"),
 	STR_ENTRY(demo_token, "", NULL, "ingest token given to the demo simulator (created if missing)"),
 };

@@ -24,6 +24,7 @@ struct conf {
 	char rrdcached_address[256];
 	int64_t max_connections;
 	int64_t ingest_queue_max;
+	char allowed_origins[512];
 	int64_t demo;
 	char demo_token[128];
 };

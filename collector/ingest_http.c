@@ -54,6 +54,14 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 		}
 		req->cap = (size_t)n + 1;
 		req->body = xmalloc(req->cap);
+	} else {
+		/* lws 4.1.6 neither de-chunks a request body nor ever completes one
+		 * sent without a length: refuse at once instead of leaving the client
+		 * waiting for a reply that never comes. The body's framing is
+		 * unknown, so the client must not reuse the connection. */
+		http_reply_add_header(reply, "Connection", "close");
+		refuse(req, reply, 411, "length required", "send the body with a Content-Length header");
+		return 0;
 	}
 	return 0;
 }

@@ -23,3 +23,17 @@ void stats_count_request(enum ingest_kind kind, int status)
 {
 	stats_add(&stats.requests[kind][stats_status_class(status)], 1);
 }
+
+const int64_t stats_latency_bounds_us[STATS_LATENCY_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000,
+};
+
+void stats_observe_push_latency(int64_t usec)
+{
+	int b = 0;
+	while (b < STATS_LATENCY_BUCKETS && usec > stats_latency_bounds_us[b])
+		b++;
+	stats_add(&stats.push_latency[b], 1);
+	stats_add(&stats.push_latency_sum_us, (uint64_t)(usec > 0 ? usec : 0));
+	stats_add(&stats.push_latency_count, 1);
+}

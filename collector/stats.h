@@ -11,6 +11,10 @@
 
 #include "ingest.h"
 
+#define STATS_LATENCY_BUCKETS 11
+/* Upper bounds of the push latency histogram, in microseconds. */
+extern const int64_t stats_latency_bounds_us[STATS_LATENCY_BUCKETS];
+
 struct stats {
 	_Atomic uint64_t requests[ING_KINDS][6]; /* by status class: 2xx 400 401 403 413 503+other */
 	_Atomic uint64_t samples_stored;
@@ -22,6 +26,9 @@ struct stats {
 	_Atomic int64_t rrd_lag_seconds;
 	_Atomic uint64_t http_requests;
 	_Atomic int64_t clients;
+	_Atomic uint64_t push_latency[STATS_LATENCY_BUCKETS + 1]; /* last: +Inf */
+	_Atomic uint64_t push_latency_sum_us;
+	_Atomic uint64_t push_latency_count;
 };
 
 extern struct stats stats;
@@ -32,6 +39,8 @@ static inline void stats_add(_Atomic uint64_t *counter, uint64_t n)
 }
 
 void stats_count_request(enum ingest_kind kind, int status);
+/* Time from a change reaching the live worker to its frame leaving for a client. */
+void stats_observe_push_latency(int64_t usec);
 int stats_status_class(int status);
 extern const char *const stats_status_names[6];
 

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "demo.h"
 #include "ingestq.h"
+#include "live.h"
 #include "log.h"
 #include "registry.h"
 #include "rrdw.h"
@@ -143,7 +144,13 @@ int main(int argc, char **argv)
 		log_error("rrd writer: %s", err);
 		return 1;
 	}
-	ingestq_add_observer(rrdw_observe, NULL);
+	struct live_options lopt = {.wake = server_wake, .interval_ms = 20};
+	if (live_start(&lopt, err, sizeof err) < 0) {
+		log_error("live: %s", err);
+		return 1;
+	}
+	ingestq_add_observer(rrdw_observe, NULL); /* first: live frames read the writer's state */
+	ingestq_add_observer(live_observe, NULL);
 	server_on_wake(on_wake);
 	struct ingestq_options qopt = {
 		.db_path = db_path,
@@ -165,6 +172,7 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	apiq_stop();
 	ingestq_stop();
+	live_stop();
 	rrdw_stop();
 	server_destroy();
 	struct registry *r = reg_acquire();

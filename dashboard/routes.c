@@ -91,6 +91,23 @@ static char *metrics_text(size_t *len)
 		      "# TYPE fpmon_uptime_seconds gauge\n"
 		      "fpmon_uptime_seconds %lld\n",
 		  (unsigned long long)atomic_load(&stats.http_requests), (long long)(time(NULL) - started));
+	tb_printf(&b, "# HELP fpmon_ws_clients Connected WebSocket clients.\n"
+		      "# TYPE fpmon_ws_clients gauge\n"
+		      "fpmon_ws_clients %lld\n", (long long)atomic_load(&stats.clients));
+	tb_printf(&b, "# HELP fpmon_push_latency_seconds From a committed change to its frame being written to a client.\n"
+		      "# TYPE fpmon_push_latency_seconds histogram\n");
+	uint64_t cumulative = 0;
+	for (int i = 0; i <= STATS_LATENCY_BUCKETS; i++) {
+		cumulative += atomic_load(&stats.push_latency[i]);
+		if (i < STATS_LATENCY_BUCKETS)
+			tb_printf(&b, "fpmon_push_latency_seconds_bucket{le=\"%g\"} %llu\n",
+				  (double)stats_latency_bounds_us[i] / 1e6, (unsigned long long)cumulative);
+		else
+			tb_printf(&b, "fpmon_push_latency_seconds_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)cumulative);
+	}
+	tb_printf(&b, "fpmon_push_latency_seconds_sum %.6f\nfpmon_push_latency_seconds_count %llu\n",
+		  (double)atomic_load(&stats.push_latency_sum_us) / 1e6,
+		  (unsigned long long)atomic_load(&stats.push_latency_count));
 	*len = b.len;
 	return b.data;
 }

@@ -12,6 +12,8 @@
 #include "conf.h"
 #include "httpreply.h"
 #include "ingest_http.h"
+#include "live.h"
+#include "live_ws.h"
 #include "log.h"
 #include "routes.h"
 #include "stats.h"
@@ -186,6 +188,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		/* Arrives once per protocol; the drains below are idempotent. */
 		ingest_http_collect(reply_of_ingest);
 		collect_api_replies();
+		live_ws_collect();
 		if (wake_hook)
 			wake_hook();
 		return 0;
@@ -195,8 +198,44 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
 
-static const struct lws_protocols protocols[] = {
+/* Same origin (Origin's host equals Host), or listed in allowed_origins. */
+static int origin_allowed(struct lws *wsi)
+{
+	char origin[256] = "", host[256] = "";
+	if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+		return 1; /* not a browser: nothing for an origin check to protect */
+	lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST);
+	const char *sep = strstr(origin, "://");
+	if (sep && host[0] && strcmp(sep + 3, host) == 0)
+		return 1;
+	size_t n = strlen(origin);
+	for (const char *p = conf.allowed_origins; *p;) {
+		const char *comma = strchr(p, ',');
+		size_t len = comma ? (size_t)(comma - p) : strlen(p);
+		while (len && *p == ' ')
+			p++, len--;
+		if (len == n && strncmp(p, origin, n) == 0)
+			return 1;
+		p = comma ? comma + 1 : p + len;
+	}
+	return 0;
+}
+
+static int callback_live(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION) {
+		if (!origin_allowed(wsi)) {
+			log_warn_rl("live: refused a WebSocket from a foreign origin");
+			return 1;
+		}
+		return 0;
+	}
+	return live_ws_callback(wsi, reason, user, in, len);
+}
+
+static struct lws_protocols protocols[] = {
 	{"http", callback_http, sizeof(struct http_session), 0, 0, NULL, 0},
+	{LIVE_PROTOCOL, callback_live, 0, 4096, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -250,11 +289,13 @@ int server_start(char *err, size_t errlen)
 	info.ka_time = 0;
 	info.max_http_header_data = 4096;
 	info.pt_serv_buf_size = 64 * 1024; /* fewer, larger body callbacks for big batches */
+	protocols[1].per_session_data_size = live_ws_session_size();
 	context = lws_create_context(&info);
 	if (!context) {
 		snprintf(err, errlen, "cannot listen on %s:%lld", conf.listen_address, (long long)conf.port);
 		return -1;
 	}
+	live_ws_start_timer(context);
 	return 0;
 }
 
@@ -290,4 +331,5 @@ void server_destroy(void)
 	if (context)
 		lws_context_destroy(context);
 	context = NULL;
+	live_ws_shutdown();
 }
