@@ -25,6 +25,15 @@ CPPFLAGS += -D_GNU_SOURCE -Icollector -Idashboard -I$(BUILD)/gen
 ALL_CFLAGS = -std=c11 $(OPT) $(WARN) $(CFLAGS) $(shell pkg-config --cflags $(PKGS) 2>/dev/null) -pthread
 LIBS     = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm -pthread
 
+# Quiet by default; make V=1 prints whole commands.
+ifeq ($(V),1)
+Q =
+say = @true
+else
+Q = @
+say = @printf '  %-6s %s\n'
+endif
+
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
@@ -50,36 +59,47 @@ deps:
 
 $(BUILD)/libcore.a: $(CORE_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	$(say) AR $@
+	$(Q)$(AR) rcs $@ $^
 
-$(BUILD)/%.o: %.c $(BUILD)/gen/embedded.h
+$(BUILD)/%.o: %.c | $(BUILD)/gen/embedded.h
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/gen/embedded.o: $(BUILD)/gen/embedded.c
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/embed: tools/embed.c
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -O2 $(WARN) $< -o $@
+	$(say) CC $<
+	$(Q)$(CC) -std=c11 -O2 $(WARN) $< -o $@
 
-$(BUILD)/gen/embedded.c $(BUILD)/gen/embedded.h: $(BUILD)/embed $(EMBED_FILES)
+# embed writes embedded.h once (it never changes) and embedded.c every time.
+$(BUILD)/gen/embedded.c: $(BUILD)/embed $(EMBED_FILES)
 	@mkdir -p $(BUILD)/gen
-	$(BUILD)/embed $(BUILD)/gen/embedded $(EMBED_FILES)
+	$(say) EMBED schemas/
+	$(Q)$(BUILD)/embed $(BUILD)/gen/embedded $(EMBED_FILES)
+$(BUILD)/gen/embedded.h: | $(BUILD)/gen/embedded.c
 
 $(BUILD)/fpmond: $(BUILD)/dashboard/fpmond.o $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/%: $(BUILD)/tools/%.o $(BUILD)/libcore.a
-	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libcore.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(LIBS) -lcmocka -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -lcmocka -o $@
 
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libcore.a
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
+	$(say) LINK $@
+	$(Q)$(CC) $(LDFLAGS) $^ $(LIBS) -o $@
 
 unit: $(UNIT_BIN)
 

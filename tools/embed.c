@@ -20,9 +20,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: embed OUT_PREFIX FILE...\n");
 		return 2;
 	}
-	char path[4096];
-	snprintf(path, sizeof path, "%s.h", argv[1]);
-	FILE *h = fopen(path, "w");
+	char path[4096], hpath[4096];
+	/* The header never changes: write it only when missing, so objects that
+	 * include it are not rebuilt each time a schema changes. */
+	snprintf(hpath, sizeof hpath, "%s.h", argv[1]);
+	FILE *old = fopen(hpath, "r");
+	FILE *h = old ? fopen("/dev/null", "w") : fopen(hpath, "w");
+	if (old)
+		fclose(old);
 	snprintf(path, sizeof path, "%s.c", argv[1]);
 	FILE *c = fopen(path, "w");
 	if (!h || !c) {
