@@ -12,7 +12,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libwebsockets librrd jansson sqlite3 libcrypto
+PKGS     = libwebsockets librrd jansson sqlite3 libcrypto zlib
 
 WARN = -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wcast-qual \
        -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wundef -Wvla \

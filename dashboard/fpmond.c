@@ -15,6 +15,7 @@
 #include "registry.h"
 #include "rrdw.h"
 #include "server.h"
+#include "static.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -32,15 +33,15 @@ static void usage(FILE *out)
 		"  -s name=value    set one setting (after the file)\n"
 		"  -n               check the configuration, print it and exit\n"
 		"  --help-config    list every setting with its default, range and meaning\n"
-		"signals: TERM/INT stop cleanly; USR1 writes every due RRD row now\n");
+		"signals: TERM/INT stop cleanly; USR1 writes every due RRD row now; HUP reloads web/\n");
 }
 
-static volatile sig_atomic_t flush_wanted;
+static volatile sig_atomic_t flush_wanted, reload_wanted;
 
 static void on_signal(int sig)
 {
-	if (sig == SIGUSR1) {
-		flush_wanted = 1;
+	if (sig == SIGUSR1 || sig == SIGHUP) {
+		*(sig == SIGUSR1 ? &flush_wanted : &reload_wanted) = 1;
 		server_wake(NULL);
 		return;
 	}
@@ -54,6 +55,11 @@ static void on_wake(void)
 		flush_wanted = 0;
 		rrdw_request_flush();
 	}
+	if (reload_wanted) {
+		reload_wanted = 0;
+		static_reload_async(server_wake);
+	}
+	static_adopt_reloaded();
 }
 
 static int make_dirs(char *err, size_t errlen)
@@ -114,6 +120,7 @@ int main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGUSR1, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 
 	char db_path[600];
 	snprintf(db_path, sizeof db_path, "%s/fpmon.db", conf.data_dir);
@@ -133,6 +140,9 @@ int main(int argc, char **argv)
 	reg_refresh(db);
 	db_close(db);
 
+	long n_files = static_load(conf.web_dir, err, sizeof err);
+	if (n_files < 0)
+		log_warn("%s: the dashboards will answer 404", err);
 	if (server_start(err, sizeof err) < 0) {
 		log_error("%s", err);
 		return 1;
@@ -179,6 +189,7 @@ int main(int argc, char **argv)
 	reg_release(r);
 	reg_publish(NULL);
 	cat_free();
+	static_free();
 	log_info("stopped");
 	return 0;
 }

@@ -1,24 +1,22 @@
 /*
- * routes: /healthz, /metrics (Prometheus text format 0.0.4) and static files.
- * The static server accepts only plain path characters, no dot-segments and
- * no dot-files, and checks with realpath() that the file it would serve lies
- * inside web/, so neither `..`, its percent-encoded forms nor a symlink can
- * lead out of it.
+ * routes: /healthz, /metrics (Prometheus text format 0.0.4) and the files
+ * of web/, answered from the in-memory table of static.c by exact path (so
+ * `..`, its percent-encoded forms and symlinks lead nowhere), with ETag
+ * revalidation (304) and the gzip copy when the client accepts it.
  */
 #include "routes.h"
 
 #include "conf.h"
 #include "ingest.h"
 #include "ingestq.h"
+#include "static.h"
 #include "stats.h"
 #include "xalloc.h"
 
-#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 
 static time_t started;
@@ -137,58 +135,34 @@ int routes_api(struct lws *wsi, struct http_reply *reply, const char *path)
 	return ROUTES_NOT_MINE;
 }
 
-static const char *mime_of(const char *path)
+static int header_has(struct lws *wsi, enum lws_token_indexes h, const char *needle)
 {
-	static const struct { const char *ext, *type; } types[] = {
-		{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-		{".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-		{".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-		{".ico", "image/x-icon"}, {".woff2", "font/woff2"}, {".txt", "text/plain; charset=utf-8"},
-		{".wav", "audio/wav"}, {".mp3", "audio/mpeg"},
-	};
-	const char *dot = strrchr(path, '.');
-	for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-		if (strcmp(dot, types[i].ext) == 0)
-			return types[i].type;
-	return "application/octet-stream";
-}
-
-/* Only [A-Za-z0-9._-] and '/', no empty or dot-leading segments. */
-static int path_is_plain(const char *path)
-{
-	if (path[0] != '/')
-		return 0;
-	for (const char *p = path; *p; p++) {
-		char c = *p;
-		int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			 c == '.' || c == '_' || c == '-' || c == '/';
-		if (!ok)
-			return 0;
-		if (c == '/' && (p[1] == '.' || (p[1] == '/')))
-			return 0;
-	}
-	return 1;
+	char value[512];
+	return lws_hdr_copy(wsi, value, sizeof value, h) > 0 && strstr(value, needle) != NULL;
 }
 
 int routes_static(struct lws *wsi, struct http_reply *reply, const char *path)
 {
-	char rel[1024], full[sizeof conf.web_dir + 1024], real_root[PATH_MAX], real_file[PATH_MAX];
-	if (strlen(path) >= sizeof rel - 16 || !path_is_plain(path)) {
-		http_reply_error(reply, wsi, 404, "not found", "no such file");
+	const struct static_file *f = static_find(path);
+	if (!f) {
+		static const char body[] = "<!doctype html><meta charset=utf-8><title>404</title>"
+					   "<p>找不到该页面 · Not found</p>";
+		http_reply_set(reply, wsi, 404, "text/html; charset=utf-8", xstrdup(body), sizeof body - 1);
 		return 0;
 	}
-	snprintf(rel, sizeof rel, "%s%s", path, path[strlen(path) - 1] == '/' ? "index.html" : "");
-	snprintf(full, sizeof full, "%s%s", conf.web_dir, rel);
-	struct stat st;
-	if (!realpath(conf.web_dir, real_root) || !realpath(full, real_file) ||
-	    strncmp(real_file, real_root, strlen(real_root)) != 0 || real_file[strlen(real_root)] != '/' ||
-	    stat(real_file, &st) < 0 || !S_ISREG(st.st_mode)) {
-		http_reply_error(reply, wsi, 404, "not found", "no such file");
+	http_reply_add_header(reply, "ETag", f->etag);
+	http_reply_add_header(reply, "Cache-Control", f->immutable ? "public, max-age=31536000, immutable" : "no-cache");
+	http_reply_add_header(reply, "Vary", "Accept-Encoding");
+	if (header_has(wsi, WSI_TOKEN_HTTP_IF_NONE_MATCH, f->etag)) {
+		http_reply_set(reply, wsi, 304, f->mime, NULL, 0);
 		return 0;
 	}
-	static const char extra[] = "x-content-type-options: nosniff\r\ncache-control: no-cache\r\n";
-	int n = lws_serve_http_file(wsi, real_file, mime_of(real_file), extra, (int)strlen(extra));
-	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
-		return -1;
+	int gz = f->gz && header_has(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, "gzip");
+	if (gz)
+		http_reply_add_header(reply, "Content-Encoding", "gzip");
+	size_t len = gz ? f->gz_len : f->len;
+	char *body = xmalloc(len ? len : 1);
+	memcpy(body, gz ? f->gz : f->data, len);
+	http_reply_set(reply, wsi, 200, f->mime, body, len);
 	return 0;
 }

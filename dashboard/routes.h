@@ -12,7 +12,7 @@
 
 #define ROUTES_NOT_MINE 1
 
-/* 0 handled, ROUTES_NOT_MINE, -1 hang up. */
+/* 0 handled, ROUTES_NOT_MINE, -1 hang up. Static files: always handled (404 too). */
 int routes_api(struct lws *wsi, struct http_reply *reply, const char *path);
 int routes_static(struct lws *wsi, struct http_reply *reply, const char *path);
 

@@ -3,7 +3,7 @@
 # need, only when one is missing, so README's commands work on a fresh machine.
 set -e
 PKGS="build-essential pkg-config libwebsockets-dev librrd-dev libjansson-dev \
-libsqlite3-dev libssl-dev libcmocka-dev rrdtool rrdcached sqlite3 curl nodejs npm \
+libsqlite3-dev libssl-dev zlib1g-dev libcmocka-dev rrdtool rrdcached sqlite3 curl nodejs npm \
 clang valgrind"
 missing=""
 for p in $PKGS; do
