@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libwebsockets-dev librrd-dev libjansson-dev \
 libsqlite3-dev libssl-dev zlib1g-dev libcmocka-dev rrdtool rrdcached sqlite3 curl nodejs npm \
-clang valgrind"
+clang valgrind prometheus"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
