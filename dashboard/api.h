@@ -25,6 +25,7 @@ int api_catalog(struct api_job *job, sqlite3 *db);
 int api_regions(struct api_job *job, sqlite3 *db);
 int api_projects(struct api_job *job, sqlite3 *db);
 int api_project(struct api_job *job, sqlite3 *db);
+int api_time(struct api_job *job, sqlite3 *db);
 
 /* The handler for a GET path, or NULL. */
 api_handler api_route(const char *path);

@@ -7,6 +7,7 @@
  */
 #include "api.h"
 
+#include "cst.h"
 #include "db.h"
 #include "regcode.h"
 #include "rrdfile.h"
@@ -160,12 +161,25 @@ int api_project(struct api_job *job, sqlite3 *db)
 	return api_reply_json(job, 200, project);
 }
 
+/* The server's clock and today's date in Asia/Shanghai, whatever the screen's clock says. */
+int api_time(struct api_job *job, sqlite3 *db)
+{
+	(void)db;
+	int64_t day = cst_day(job->now);
+	char date[16];
+	cst_date_format(day, date, sizeof date);
+	return api_reply_json(job, 200, json_pack("{s:I, s:s, s:I, s:I, s:s, s:I}", "now", (json_int_t)job->now,
+		"date", date, "day_start", (json_int_t)cst_day_start(day), "day_end", (json_int_t)cst_day_start(day + 1),
+		"timezone", "Asia/Shanghai", "step", (json_int_t)RRDFILE_STEP));
+}
+
 api_handler api_route(const char *path)
 {
 	static const struct { const char *path; api_handler handler; int prefix; } routes[] = {
 		{"/api/v1/history", api_history, 0},
 		{"/api/v1/state", api_state, 0},
 		{"/api/v1/catalog", api_catalog, 0},
+		{"/api/v1/time", api_time, 0},
 		{"/api/v1/regions", api_regions, 0},
 		{"/api/v1/projects", api_projects, 0},
 		{"/api/v1/projects/", api_project, 1},
