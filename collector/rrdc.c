@@ -1,15 +1,16 @@
 /*
- * rrdc: rrdcached's text protocol spoken directly over a socket. Requests
- * are single lines; a reply is "<status> <message>" where a negative status
- * is an error and a positive one announces that many more lines. In BATCH
- * mode the daemon stays silent until the closing "." and then answers
- * "<n> errors" followed by "<command number> <message>" per rejected line.
+ * rrdc: the rrdcached connection, spoken directly over a socket because
+ * librrd's own client cannot batch. It owns everything that touches the
+ * stream: a connect that cannot hang, sending, reading replies, giving up on
+ * a stream left in an unknown state, and the one-line commands INFO (cached
+ * per file), FLUSH and LAST. Requests are single lines; a reply is
+ * "<status> <message>" where a negative status is an error and a positive
+ * one announces that many more lines.
  */
-#include "rrdc.h"
+#include "rrdc_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -25,12 +26,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "rrdfile.h"
 #include "xalloc.h"
 
-/* Enough for any reply line: rrdcached formats them into RRD_CMD_MAX. */
-#define REPLY_LINE_MAX 4352
-#define RECV_BUF_SIZE  16384
+#define RECV_BUF_SIZE 16384
 
 struct ds_count_entry {
 	char *path; /* NULL: empty slot */
@@ -50,29 +48,8 @@ struct rrdc_conn {
 	size_t ds_counts_size, ds_counts_used;
 };
 
-struct line_origin {
-	size_t add_index;
-	size_t first_row;
-	size_t n_rows;
-};
-
-struct rrdc_batch {
-	struct rrdc_conn *conn;
-	char *text; /* the UPDATE lines, each ending in '\n' */
-	size_t text_len, text_cap;
-	struct line_origin *lines;
-	size_t n_lines, lines_cap;
-	char **paths; /* one per rrdc_batch_add call */
-	size_t n_adds, adds_cap;
-	size_t n_rows;
-	struct rrdc_failure *failures;
-	char **failure_messages;
-	size_t n_failures;
-	int committed;
-};
-
 __attribute__((format(printf, 3, 4)))
-static void set_err(char *err, size_t errlen, const char *fmt, ...)
+void rrdc_set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -85,7 +62,7 @@ static void set_err(char *err, size_t errlen, const char *fmt, ...)
 
 /* The stream is in an unknown state: remember why, refuse further use. */
 __attribute__((format(printf, 4, 5)))
-static void mark_broken(struct rrdc_conn *conn, char *err, size_t errlen, const char *fmt, ...)
+void rrdc_mark_broken(struct rrdc_conn *conn, char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -93,7 +70,7 @@ static void mark_broken(struct rrdc_conn *conn, char *err, size_t errlen, const 
 	vsnprintf(conn->broken_reason, sizeof conn->broken_reason, fmt, ap);
 	va_end(ap);
 	conn->broken = 1;
-	set_err(err, errlen, "rrdcached %s: %s (connection closed; reconnect)", conn->address,
+	rrdc_set_err(err, errlen, "rrdcached %s: %s (connection closed; reconnect)", conn->address,
 		conn->broken_reason);
 	if (conn->fd >= 0) {
 		close(conn->fd);
@@ -101,11 +78,11 @@ static void mark_broken(struct rrdc_conn *conn, char *err, size_t errlen, const 
 	}
 }
 
-static int refuse_if_broken(const struct rrdc_conn *conn, char *err, size_t errlen)
+int rrdc_refuse_if_broken(const struct rrdc_conn *conn, char *err, size_t errlen)
 {
 	if (!conn->broken)
 		return 0;
-	set_err(err, errlen, "rrdcached %s: connection broken earlier (%s); reconnect",
+	rrdc_set_err(err, errlen, "rrdcached %s: connection broken earlier (%s); reconnect",
 		conn->address, conn->broken_reason);
 	return -1;
 }
@@ -169,18 +146,18 @@ static int open_unix(struct rrdc_conn *conn, const char *path, char *err, size_t
 	memset(&unix_addr, 0, sizeof unix_addr);
 	unix_addr.sun_family = AF_UNIX;
 	if (len == 0 || len >= sizeof unix_addr.sun_path) {
-		set_err(err, errlen, "rrdcached %s: bad unix socket path", conn->address);
+		rrdc_set_err(err, errlen, "rrdcached %s: bad unix socket path", conn->address);
 		return -1;
 	}
 	memcpy(unix_addr.sun_path, path, len + 1);
 	conn->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (conn->fd < 0) {
-		set_err(err, errlen, "rrdcached %s: socket: %s", conn->address, strerror(errno));
+		rrdc_set_err(err, errlen, "rrdcached %s: socket: %s", conn->address, strerror(errno));
 		return -1;
 	}
 	if (connect_fd(conn->fd, (const struct sockaddr *)&unix_addr, sizeof unix_addr,
 		       monotonic_ms() + conn->timeout_ms, conn->timeout_ms) != 0) {
-		set_err(err, errlen, "rrdcached %s: connect: %s", conn->address,
+		rrdc_set_err(err, errlen, "rrdcached %s: connect: %s", conn->address,
 			errno == EAGAIN ? "listen backlog full (daemon busy)" : strerror(errno));
 		close(conn->fd);
 		conn->fd = -1;
@@ -200,7 +177,7 @@ static int open_tcp(struct rrdc_conn *conn, const char *address, char *err, size
 	if (address[0] == '[') {
 		const char *close_bracket = strchr(address, ']');
 		if (!close_bracket || (size_t)(close_bracket - address - 1) >= sizeof host) {
-			set_err(err, errlen, "rrdcached %s: bad address", address);
+			rrdc_set_err(err, errlen, "rrdcached %s: bad address", address);
 			return -1;
 		}
 		memcpy(host, address + 1, (size_t)(close_bracket - address - 1));
@@ -212,7 +189,7 @@ static int open_tcp(struct rrdc_conn *conn, const char *address, char *err, size
 			colon = NULL; /* several colons: an IPv6 literal without port */
 		size_t host_len = colon ? (size_t)(colon - address) : strlen(address);
 		if (host_len == 0 || host_len >= sizeof host) {
-			set_err(err, errlen, "rrdcached %s: bad address", address);
+			rrdc_set_err(err, errlen, "rrdcached %s: bad address", address);
 			return -1;
 		}
 		memcpy(host, address, host_len);
@@ -220,7 +197,7 @@ static int open_tcp(struct rrdc_conn *conn, const char *address, char *err, size
 	}
 	if (colon) {
 		if (strlen(colon + 1) == 0 || strlen(colon + 1) >= sizeof port) {
-			set_err(err, errlen, "rrdcached %s: bad port", address);
+			rrdc_set_err(err, errlen, "rrdcached %s: bad port", address);
 			return -1;
 		}
 		memcpy(port, colon + 1, strlen(colon + 1) + 1);
@@ -233,7 +210,7 @@ static int open_tcp(struct rrdc_conn *conn, const char *address, char *err, size
 	hints.ai_socktype = SOCK_STREAM;
 	rc = getaddrinfo(host, port, &hints, &results);
 	if (rc != 0) {
-		set_err(err, errlen, "rrdcached %s: %s", address, gai_strerror(rc));
+		rrdc_set_err(err, errlen, "rrdcached %s: %s", address, gai_strerror(rc));
 		return -1;
 	}
 	int64_t deadline = monotonic_ms() + conn->timeout_ms;
@@ -256,7 +233,7 @@ static int open_tcp(struct rrdc_conn *conn, const char *address, char *err, size
 	}
 	freeaddrinfo(results);
 	if (conn->fd < 0) {
-		set_err(err, errlen, "rrdcached %s: connect: %s", address, strerror(saved_errno));
+		rrdc_set_err(err, errlen, "rrdcached %s: connect: %s", address, strerror(saved_errno));
 		return -1;
 	}
 	return 0;
@@ -268,7 +245,7 @@ struct rrdc_conn *rrdc_open(const char *address, int timeout_ms, char *err, size
 	int rc;
 
 	if (!address || !*address) {
-		set_err(err, errlen, "rrdcached: empty address");
+		rrdc_set_err(err, errlen, "rrdcached: empty address");
 		return NULL;
 	}
 	conn = xcalloc(1, sizeof *conn);
@@ -314,7 +291,7 @@ int rrdc_is_broken(const struct rrdc_conn *conn)
 
 /* ---- wire I/O ---- */
 
-static int send_all(struct rrdc_conn *conn, const char *data, size_t len, char *err, size_t errlen)
+int rrdc_send_all(struct rrdc_conn *conn, const char *data, size_t len, char *err, size_t errlen)
 {
 	while (len > 0) {
 		/* MSG_NOSIGNAL: a daemon gone away must be an error, not SIGPIPE. */
@@ -322,11 +299,11 @@ static int send_all(struct rrdc_conn *conn, const char *data, size_t len, char *
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			mark_broken(conn, err, errlen, "send timed out after %d ms", conn->timeout_ms);
+			rrdc_mark_broken(conn, err, errlen, "send timed out after %d ms", conn->timeout_ms);
 			return -1;
 		}
 		if (n <= 0) {
-			mark_broken(conn, err, errlen, "send: %s", n < 0 ? strerror(errno) : "no progress");
+			rrdc_mark_broken(conn, err, errlen, "send: %s", n < 0 ? strerror(errno) : "no progress");
 			return -1;
 		}
 		data += n;
@@ -336,7 +313,7 @@ static int send_all(struct rrdc_conn *conn, const char *data, size_t len, char *
 }
 
 /* Reads one reply line without its newline into line. */
-static int recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, size_t errlen)
+int rrdc_recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, size_t errlen)
 {
 	for (;;) {
 		char *start = conn->recv_buf + conn->recv_start;
@@ -345,7 +322,7 @@ static int recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, 
 		if (newline) {
 			size_t len = (size_t)(newline - start);
 			if (len >= cap) {
-				mark_broken(conn, err, errlen, "reply line longer than %zu bytes", cap - 1);
+				rrdc_mark_broken(conn, err, errlen, "reply line longer than %zu bytes", cap - 1);
 				return -1;
 			}
 			memcpy(line, start, len);
@@ -359,7 +336,7 @@ static int recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, 
 			conn->recv_end = avail;
 		}
 		if (conn->recv_end == sizeof conn->recv_buf) {
-			mark_broken(conn, err, errlen, "reply line longer than %zu bytes", sizeof conn->recv_buf);
+			rrdc_mark_broken(conn, err, errlen, "reply line longer than %zu bytes", sizeof conn->recv_buf);
 			return -1;
 		}
 		ssize_t n = recv(conn->fd, conn->recv_buf + conn->recv_end,
@@ -367,11 +344,12 @@ static int recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			mark_broken(conn, err, errlen, "no reply within %d ms", conn->timeout_ms);
+			rrdc_mark_broken(conn, err, errlen, "no reply within %d ms", conn->timeout_ms);
 			return -1;
 		}
 		if (n <= 0) {
-			mark_broken(conn, err, errlen, "%s", n == 0 ? "daemon closed the connection" : strerror(errno));
+			rrdc_mark_broken(conn, err, errlen, "%s",
+					 n == 0 ? "daemon closed the connection" : strerror(errno));
 			return -1;
 		}
 		conn->recv_end += (size_t)n;
@@ -379,17 +357,17 @@ static int recv_line(struct rrdc_conn *conn, char *line, size_t cap, char *err, 
 }
 
 /* Reads "<status> <message>"; message points into line. */
-static int recv_status(struct rrdc_conn *conn, char *line, size_t cap, long *status,
-		       const char **message, char *err, size_t errlen)
+int rrdc_recv_status(struct rrdc_conn *conn, char *line, size_t cap, long *status,
+		     const char **message, char *err, size_t errlen)
 {
 	char *end;
 
-	if (recv_line(conn, line, cap, err, errlen) != 0)
+	if (rrdc_recv_line(conn, line, cap, err, errlen) != 0)
 		return -1;
 	errno = 0;
 	*status = strtol(line, &end, 10);
 	if (end == line || errno != 0 || (*end != ' ' && *end != '\0')) {
-		mark_broken(conn, err, errlen, "unexpected reply '%.80s'", line);
+		rrdc_mark_broken(conn, err, errlen, "unexpected reply '%.80s'", line);
 		return -1;
 	}
 	*message = *end == ' ' ? end + 1 : end;
@@ -399,7 +377,7 @@ static int recv_status(struct rrdc_conn *conn, char *line, size_t cap, long *sta
 /* Appends path to buf with rrdcached's escapes (backslash before space and
  * backslash). Returns the new length, or -1 if it cannot be sent or the
  * result would not fit in cap. */
-static long append_escaped_path(char *buf, size_t len, size_t cap, const char *path)
+long rrdc_append_escaped_path(char *buf, size_t len, size_t cap, const char *path)
 {
 	if (!path || !*path)
 		return -1;
@@ -432,26 +410,26 @@ static int simple_command(struct rrdc_conn *conn, const char *verb, const char *
 {
 	char request[RRDC_LINE_MAX + 1];
 	int prefix = snprintf(request, sizeof request, "%s ", verb);
-	long len = append_escaped_path(request, (size_t)prefix, sizeof request - 1, path);
+	long len = rrdc_append_escaped_path(request, (size_t)prefix, sizeof request - 1, path);
 
-	if (refuse_if_broken(conn, err, errlen) != 0)
+	if (rrdc_refuse_if_broken(conn, err, errlen) != 0)
 		return -1;
 	if (len < 0) {
-		set_err(err, errlen, "rrdcached %s: %s: path cannot be sent (empty, control characters or too long)",
+		rrdc_set_err(err, errlen, "rrdcached %s: %s: path cannot be sent (empty, control characters or too long)",
 			conn->address, verb);
 		return -1;
 	}
 	request[len++] = '\n';
-	if (send_all(conn, request, (size_t)len, err, errlen) != 0)
+	if (rrdc_send_all(conn, request, (size_t)len, err, errlen) != 0)
 		return -1;
-	if (recv_status(conn, reply, reply_cap, status, message, err, errlen) != 0)
+	if (rrdc_recv_status(conn, reply, reply_cap, status, message, err, errlen) != 0)
 		return -1;
 	if (*status > 0) {
 		/* The extra lines go into a separate buffer: message still
 		 * points into reply. */
-		char *extra = xmalloc(REPLY_LINE_MAX);
+		char *extra = xmalloc(RRDC_REPLY_LINE_MAX);
 		for (long i = 0; i < *status; i++) {
-			if (recv_line(conn, extra, REPLY_LINE_MAX, err, errlen) != 0) {
+			if (rrdc_recv_line(conn, extra, RRDC_REPLY_LINE_MAX, err, errlen) != 0) {
 				free(extra);
 				return -1;
 			}
@@ -529,7 +507,7 @@ static void count_ds_index(const char *line, void *ctx)
 
 int rrdc_ds_count(struct rrdc_conn *conn, const char *path, size_t *n_ds, char *err, size_t errlen)
 {
-	char reply[REPLY_LINE_MAX];
+	char reply[RRDC_REPLY_LINE_MAX];
 	const char *message;
 	long status;
 	size_t count = 0;
@@ -543,11 +521,11 @@ int rrdc_ds_count(struct rrdc_conn *conn, const char *path, size_t *n_ds, char *
 			   count_ds_index, &count, err, errlen) != 0)
 		return -1;
 	if (status < 0) {
-		set_err(err, errlen, "rrdcached %s: INFO %s: %s", conn->address, path, message);
+		rrdc_set_err(err, errlen, "rrdcached %s: INFO %s: %s", conn->address, path, message);
 		return -1;
 	}
 	if (count == 0) {
-		set_err(err, errlen, "rrdcached %s: INFO %s: no data sources in the reply", conn->address, path);
+		rrdc_set_err(err, errlen, "rrdcached %s: INFO %s: no data sources in the reply", conn->address, path);
 		return -1;
 	}
 	ds_count_store(conn, path, count);
@@ -559,7 +537,7 @@ int rrdc_ds_count(struct rrdc_conn *conn, const char *path, size_t *n_ds, char *
 
 int rrdc_flush_file(struct rrdc_conn *conn, const char *path, char *err, size_t errlen)
 {
-	char reply[REPLY_LINE_MAX];
+	char reply[RRDC_REPLY_LINE_MAX];
 	const char *message;
 	long status;
 
@@ -567,7 +545,7 @@ int rrdc_flush_file(struct rrdc_conn *conn, const char *path, char *err, size_t 
 			   NULL, NULL, err, errlen) != 0)
 		return -1;
 	if (status < 0) {
-		set_err(err, errlen, "rrdcached %s: FLUSH %s: %s", conn->address, path, message);
+		rrdc_set_err(err, errlen, "rrdcached %s: FLUSH %s: %s", conn->address, path, message);
 		return -1;
 	}
 	return 0;
@@ -576,7 +554,7 @@ int rrdc_flush_file(struct rrdc_conn *conn, const char *path, char *err, size_t 
 int rrdc_last_update(struct rrdc_conn *conn, const char *path, int64_t *last_ts,
 		     char *err, size_t errlen)
 {
-	char reply[REPLY_LINE_MAX], *end;
+	char reply[RRDC_REPLY_LINE_MAX], *end;
 	const char *message;
 	long status;
 
@@ -584,257 +562,20 @@ int rrdc_last_update(struct rrdc_conn *conn, const char *path, int64_t *last_ts,
 			   NULL, NULL, err, errlen) != 0)
 		return -1;
 	if (status < 0) {
-		set_err(err, errlen, "rrdcached %s: LAST %s: %s", conn->address, path, message);
+		rrdc_set_err(err, errlen, "rrdcached %s: LAST %s: %s", conn->address, path, message);
 		return -1;
 	}
 	errno = 0;
 	long long ts = strtoll(message, &end, 10);
 	if (end == message || errno != 0) {
-		mark_broken(conn, err, errlen, "LAST %s: unexpected reply '%.80s'", path, message);
+		rrdc_mark_broken(conn, err, errlen, "LAST %s: unexpected reply '%.80s'", path, message);
 		return -1;
 	}
 	*last_ts = ts;
 	return 0;
 }
 
-/* ---- BATCH ---- */
-
-struct rrdc_batch *rrdc_batch_begin(struct rrdc_conn *conn)
+const char *rrdc_conn_address(const struct rrdc_conn *conn)
 {
-	struct rrdc_batch *batch = xcalloc(1, sizeof *batch);
-	batch->conn = conn;
-	return batch;
-}
-
-static void batch_reserve_text(struct rrdc_batch *batch, size_t more)
-{
-	if (batch->text_len + more <= batch->text_cap)
-		return;
-	size_t cap = batch->text_cap ? batch->text_cap : 65536;
-	while (cap < batch->text_len + more)
-		cap *= 2;
-	batch->text = xreallocarray(batch->text, cap, 1);
-	batch->text_cap = cap;
-}
-
-static void batch_push_line(struct rrdc_batch *batch, size_t add_index, size_t first_row)
-{
-	if (batch->n_lines == batch->lines_cap) {
-		batch->lines_cap = batch->lines_cap ? batch->lines_cap * 2 : 64;
-		batch->lines = xreallocarray(batch->lines, batch->lines_cap, sizeof *batch->lines);
-	}
-	batch->lines[batch->n_lines++] = (struct line_origin){ add_index, first_row, 0 };
-}
-
-int rrdc_batch_add(struct rrdc_batch *batch, const char *path, size_t n_ds,
-		   const int64_t *ts, const double *values, size_t n_rows,
-		   char *err, size_t errlen)
-{
-	struct rrdc_conn *conn = batch->conn;
-	char prefix[RRDC_LINE_MAX + 1];
-	size_t file_ds;
-
-	if (batch->committed) {
-		set_err(err, errlen, "rrdc_batch_add: batch already committed");
-		return -1;
-	}
-	if (n_rows == 0)
-		return 0;
-	int prefix_len = snprintf(prefix, sizeof prefix, "UPDATE ");
-	long escaped = append_escaped_path(prefix, (size_t)prefix_len, sizeof prefix, path);
-	if (escaped < 0) {
-		set_err(err, errlen, "rrdcached: path cannot be sent (empty, control characters or too long)");
-		return -1;
-	}
-	size_t prefix_size = (size_t)escaped;
-	if (n_ds == 0) {
-		set_err(err, errlen, "%s: no data sources", path);
-		return -1;
-	}
-	for (size_t i = 1; i < n_rows; i++) {
-		if (ts[i] <= ts[i - 1]) {
-			set_err(err, errlen, "%s: row %zu time %" PRId64 " not after row %zu's %" PRId64,
-				path, i, ts[i], i - 1, ts[i - 1]);
-			return -1;
-		}
-	}
-	if (rrdc_ds_count(conn, path, &file_ds, err, errlen) != 0)
-		return -1;
-	if (file_ds != n_ds) {
-		set_err(err, errlen, "%s: file has %zu data sources, rows have %zu; not sent",
-			path, file_ds, n_ds);
-		return -1;
-	}
-
-	/* Rows are appended as they are formatted; a row too wide for any
-	 * line (a very long path with very many sources) undoes this call. */
-	size_t row_max = RRDFILE_ROW_MAX(n_ds);
-	char *row = xmalloc(row_max);
-	size_t add_index = batch->n_adds;
-	size_t text_len_before = batch->text_len, lines_before = batch->n_lines;
-	size_t line_len = 0; /* bytes of the open line, 0: none open */
-
-	for (size_t i = 0; i < n_rows; i++) {
-		int row_len = rrdfile_format_row(row, row_max, ts[i], values + i * n_ds, n_ds);
-		if (row_len < 0 || prefix_size + 1 + (size_t)row_len + 1 > RRDC_LINE_MAX) {
-			set_err(err, errlen, "%s: row %zu does not fit in a %d-byte command",
-				path, i, RRDC_LINE_MAX);
-			free(row);
-			batch->text_len = text_len_before;
-			batch->n_lines = lines_before;
-			return -1;
-		}
-		batch_reserve_text(batch, 1 + prefix_size + 1 + (size_t)row_len + 1);
-		if (line_len && line_len + 1 + (size_t)row_len + 1 > RRDC_LINE_MAX) {
-			batch->text[batch->text_len++] = '\n';
-			line_len = 0;
-		}
-		if (!line_len) {
-			memcpy(batch->text + batch->text_len, prefix, prefix_size);
-			batch->text_len += prefix_size;
-			line_len = prefix_size;
-			batch_push_line(batch, add_index, i);
-		}
-		batch->text[batch->text_len++] = ' ';
-		memcpy(batch->text + batch->text_len, row, (size_t)row_len);
-		batch->text_len += (size_t)row_len;
-		line_len += 1 + (size_t)row_len;
-		batch->lines[batch->n_lines - 1].n_rows++;
-	}
-	free(row);
-	batch_reserve_text(batch, 1);
-	batch->text[batch->text_len++] = '\n';
-
-	if (batch->n_adds == batch->adds_cap) {
-		batch->adds_cap = batch->adds_cap ? batch->adds_cap * 2 : 16;
-		batch->paths = xreallocarray(batch->paths, batch->adds_cap, sizeof *batch->paths);
-	}
-	batch->paths[batch->n_adds++] = xstrdup(path);
-	batch->n_rows += n_rows;
-	return 0;
-}
-
-static void batch_record_failure(struct rrdc_batch *batch, long command_number, const char *message)
-{
-	struct rrdc_failure *f = &batch->failures[batch->n_failures];
-	char *copy = xstrdup(message);
-
-	batch->failure_messages[batch->n_failures] = copy;
-	f->message = copy;
-	/* Command numbers count from 1 for the first line after BATCH. */
-	if (command_number >= 1 && (size_t)command_number <= batch->n_lines) {
-		const struct line_origin *origin = &batch->lines[command_number - 1];
-		f->add_index = origin->add_index;
-		f->path = batch->paths[origin->add_index];
-		f->first_row = origin->first_row;
-		f->n_rows = origin->n_rows;
-	} else {
-		f->add_index = SIZE_MAX;
-		f->path = "";
-		f->first_row = f->n_rows = 0;
-	}
-	batch->n_failures++;
-}
-
-int rrdc_batch_commit(struct rrdc_batch *batch, char *err, size_t errlen)
-{
-	struct rrdc_conn *conn = batch->conn;
-	char reply[REPLY_LINE_MAX];
-	const char *message;
-	long status;
-
-	if (batch->committed) {
-		set_err(err, errlen, "rrdc_batch_commit: batch already committed");
-		return -1;
-	}
-	batch->committed = 1;
-	if (batch->n_lines == 0)
-		return 0;
-	if (refuse_if_broken(conn, err, errlen) != 0)
-		return -1;
-
-	if (send_all(conn, "BATCH\n", 6, err, errlen) != 0 ||
-	    recv_status(conn, reply, sizeof reply, &status, &message, err, errlen) != 0)
-		return -1;
-	if (status != 0) {
-		mark_broken(conn, err, errlen, "BATCH refused: %s", message);
-		return -1;
-	}
-	batch_reserve_text(batch, 2);
-	memcpy(batch->text + batch->text_len, ".\n", 2);
-	if (send_all(conn, batch->text, batch->text_len + 2, err, errlen) != 0)
-		return -1;
-	if (recv_status(conn, reply, sizeof reply, &status, &message, err, errlen) != 0)
-		return -1;
-	if (status < 0) {
-		mark_broken(conn, err, errlen, "BATCH failed: %s", message);
-		return -1;
-	}
-	if ((size_t)status > batch->n_lines) {
-		mark_broken(conn, err, errlen, "BATCH reported %ld errors for %zu lines", status, batch->n_lines);
-		return -1;
-	}
-	batch->failures = xcalloc((size_t)status + 1, sizeof *batch->failures);
-	batch->failure_messages = xcalloc((size_t)status + 1, sizeof *batch->failure_messages);
-	for (long i = 0; i < status; i++) {
-		char *end;
-		if (recv_line(conn, reply, sizeof reply, err, errlen) != 0)
-			return -1;
-		long command_number = strtol(reply, &end, 10);
-		batch_record_failure(batch, end == reply ? -1 : command_number,
-				     *end == ' ' ? end + 1 : end);
-	}
-	if (status > 0) {
-		const struct rrdc_failure *first = &batch->failures[0];
-		set_err(err, errlen, "rrdcached %s: %ld of %zu UPDATE lines rejected, first: %s rows %zu..%zu: %s",
-			conn->address, status, batch->n_lines, first->path, first->first_row,
-			first->first_row + first->n_rows - 1, first->message);
-	}
-	return (int)status;
-}
-
-size_t rrdc_batch_failures(const struct rrdc_batch *batch, const struct rrdc_failure **failures)
-{
-	if (failures)
-		*failures = batch->failures;
-	return batch->n_failures;
-}
-
-size_t rrdc_batch_rows(const struct rrdc_batch *batch)
-{
-	return batch->n_rows;
-}
-
-size_t rrdc_batch_lines(const struct rrdc_batch *batch)
-{
-	return batch->n_lines;
-}
-
-void rrdc_batch_free(struct rrdc_batch *batch)
-{
-	if (!batch)
-		return;
-	for (size_t i = 0; i < batch->n_adds; i++)
-		free(batch->paths[i]);
-	for (size_t i = 0; i < batch->n_failures; i++)
-		free(batch->failure_messages[i]);
-	free(batch->paths);
-	free(batch->failure_messages);
-	free(batch->failures);
-	free(batch->lines);
-	free(batch->text);
-	free(batch);
-}
-
-int rrdc_batch_update(struct rrdc_conn *conn, const char *path, size_t n_ds,
-		      const int64_t *ts, const double *values, size_t n_rows,
-		      char *err, size_t errlen)
-{
-	struct rrdc_batch *batch = rrdc_batch_begin(conn);
-	int rc = rrdc_batch_add(batch, path, n_ds, ts, values, n_rows, err, errlen);
-
-	if (rc == 0)
-		rc = rrdc_batch_commit(batch, err, errlen) == 0 ? 0 : -1;
-	rrdc_batch_free(batch);
-	return rc;
+	return conn->address;
 }
