@@ -60,6 +60,10 @@ static const struct conf_entry table[] = {
 		  "ingest requests waiting for the database; beyond it clients get 503 and retry"),
 	STR_ENTRY(allowed_origins, "", NULL,
 		  "comma-separated origins (scheme://host:port) allowed to open the live WebSocket besides the server's own"),
+	STR_ENTRY(trusted_proxies, "", NULL,
+		  "comma-separated addresses of reverse proxies whose X-Forwarded-For/-Proto are believed"),
+	STR_ENTRY(tls_cert, "", NULL, "PEM certificate chain: serve HTTPS and WSS on port (empty: plain HTTP)"),
+	STR_ENTRY(tls_key, "", NULL, "PEM private key of tls_cert"),
 	INT_ENTRY(demo, "0", 0, 1, "1 = create the demo county at first start"),
 	STR_ENTRY(demo_token, "", NULL, "ingest token given to the demo simulator (created if missing)"),
 };

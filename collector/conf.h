@@ -25,6 +25,9 @@ struct conf {
 	int64_t max_connections;
 	int64_t ingest_queue_max;
 	char allowed_origins[512];
+	char trusted_proxies[256];
+	char tls_cert[512];
+	char tls_key[512];
 	int64_t demo;
 	char demo_token[128];
 };

@@ -27,7 +27,16 @@ int api_projects(struct api_job *job, sqlite3 *db);
 int api_project(struct api_job *job, sqlite3 *db);
 int api_time(struct api_job *job, sqlite3 *db);
 
-/* The handler for a GET path, or NULL. */
-api_handler api_route(const char *path);
+/* Access: login, logout, me, and the admin's users, tokens and audit log (api_auth.c). */
+int api_login(struct api_job *job, sqlite3 *db);
+int api_logout(struct api_job *job, sqlite3 *db);
+int api_me(struct api_job *job, sqlite3 *db);
+int api_admin_users(struct api_job *job, sqlite3 *db);
+int api_admin_user_create(struct api_job *job, sqlite3 *db);
+int api_admin_user_change(struct api_job *job, sqlite3 *db);
+int api_admin_tokens(struct api_job *job, sqlite3 *db);
+int api_admin_token_create(struct api_job *job, sqlite3 *db);
+int api_admin_token_revoke(struct api_job *job, sqlite3 *db);
+int api_admin_audit(struct api_job *job, sqlite3 *db);
 
 #endif

@@ -173,20 +173,32 @@ int api_time(struct api_job *job, sqlite3 *db)
 		"timezone", "Asia/Shanghai", "step", (json_int_t)RRDFILE_STEP));
 }
 
-api_handler api_route(const char *path)
+const struct api_route_def *api_route_find(int post, const char *path)
 {
-	static const struct { const char *path; api_handler handler; int prefix; } routes[] = {
-		{"/api/v1/history", api_history, 0},
-		{"/api/v1/state", api_state, 0},
-		{"/api/v1/catalog", api_catalog, 0},
-		{"/api/v1/time", api_time, 0},
-		{"/api/v1/regions", api_regions, 0},
-		{"/api/v1/projects", api_projects, 0},
-		{"/api/v1/projects/", api_project, 1},
+	static const struct api_route_def routes[] = {
+		{0, "/api/v1/history", 0, api_history, AUTH_VIEWER},
+		{0, "/api/v1/state", 0, api_state, AUTH_VIEWER},
+		{0, "/api/v1/catalog", 0, api_catalog, AUTH_VIEWER},
+		{0, "/api/v1/time", 0, api_time, AUTH_NONE},
+		{0, "/api/v1/regions", 0, api_regions, AUTH_VIEWER},
+		{0, "/api/v1/projects", 0, api_projects, AUTH_VIEWER},
+		{0, "/api/v1/projects/", 1, api_project, AUTH_VIEWER},
+		{1, "/api/v1/login", 0, api_login, AUTH_NONE},
+		{1, "/api/v1/logout", 0, api_logout, AUTH_VIEWER},
+		{0, "/api/v1/me", 0, api_me, AUTH_VIEWER},
+		{0, "/api/v1/admin/users", 0, api_admin_users, AUTH_ADMIN},
+		{1, "/api/v1/admin/users", 0, api_admin_user_create, AUTH_ADMIN},
+		{1, "/api/v1/admin/users/", 1, api_admin_user_change, AUTH_ADMIN},
+		{0, "/api/v1/admin/tokens", 0, api_admin_tokens, AUTH_ADMIN},
+		{1, "/api/v1/admin/tokens", 0, api_admin_token_create, AUTH_ADMIN},
+		{1, "/api/v1/admin/tokens/", 1, api_admin_token_revoke, AUTH_ADMIN},
+		{0, "/api/v1/admin/audit", 0, api_admin_audit, AUTH_ADMIN},
 	};
-	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
-		if (routes[i].prefix ? strncmp(path, routes[i].path, strlen(routes[i].path)) == 0 && path[strlen(routes[i].path)]
-				     : strcmp(path, routes[i].path) == 0)
-			return routes[i].handler;
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		const struct api_route_def *r = &routes[i];
+		size_t n = strlen(r->path);
+		if (r->post == post && (r->prefix ? strncmp(path, r->path, n) == 0 && path[n] : strcmp(path, r->path) == 0))
+			return r;
+	}
 	return NULL;
 }

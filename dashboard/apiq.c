@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_THREADS 8
 #define QUEUE_MAX   1024
@@ -42,8 +43,9 @@ const char *api_arg(const struct api_job *job, const char *name)
 int api_reply_json(struct api_job *job, int status, json_t *doc)
 {
 	job->status = status;
-	job->body = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
-	job->len = job->body ? strlen(job->body) : 0;
+	free(job->reply);
+	job->reply = json_dumps(doc, JSON_COMPACT | JSON_REAL_PRECISION(15));
+	job->len = job->reply ? strlen(job->reply) : 0;
 	job->content_type = "application/json";
 	json_decref(doc);
 	return status;
@@ -64,8 +66,17 @@ static void *reader_main(void *arg)
 	sqlite3 *db = arg;
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
-		while (!q.head && !q.stopping)
-			pthread_cond_wait(&q.cond, &q.lock);
+		while (!q.head && !q.stopping) {
+			/* Idle: every few seconds notice credentials changed by fpmctl. */
+			struct timespec until;
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 3;
+			if (pthread_cond_timedwait(&q.cond, &q.lock, &until) != 0) {
+				pthread_mutex_unlock(&q.lock);
+				auth_reload_if_changed(db);
+				pthread_mutex_lock(&q.lock);
+			}
+		}
 		if (!q.head)
 			break;
 		struct api_job *job = q.head;
@@ -76,8 +87,9 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&q.lock);
 
 		job->next = NULL;
+		auth_reload_if_changed(db); /* fpmctl may have revoked or added credentials */
 		job->handler(job, db);
-		if (!job->body)
+		if (!job->reply)
 			api_error(job, 500, NULL, "the handler produced no reply");
 
 		pthread_mutex_lock(&q.lock);
@@ -146,6 +158,7 @@ void apiq_job_free(struct api_job *job)
 	if (!job)
 		return;
 	free(job->body);
+	free(job->reply);
 	free(job);
 }
 

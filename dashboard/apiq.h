@@ -7,6 +7,8 @@
 #ifndef APIQ_H
 #define APIQ_H
 
+#include "auth.h"
+
 #include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -27,9 +29,16 @@ struct api_job {
 	size_t n_args;
 	char scope[13];                 /* region prefix the caller may see; "" = all */
 	int64_t now;                    /* request time, for "as of" */
+	int post;                       /* 1 for POST (a body may follow) */
+	char *body;                     /* POST body, NUL-terminated, owned */
+	size_t body_len;
+	struct auth_principal who;      /* role NONE for public routes without credentials */
+	char peer[64];
+	int https;
+	char set_cookie[256];           /* filled by login/logout */
 	/* filled by the handler */
 	int status;
-	char *body;
+	char *reply;
 	size_t len;
 	const char *content_type;
 };
@@ -40,6 +49,16 @@ int apiq_submit(struct api_job *job);    /* -1 when the queue is full */
 struct api_job *apiq_take_done(void);
 void apiq_job_free(struct api_job *job);
 void apiq_stop(void);
+
+/* Routing: the handler for a method and path with the least role it needs. */
+struct api_route_def {
+	int post;
+	const char *path;
+	int prefix;                     /* path is a prefix followed by more */
+	api_handler handler;
+	enum auth_role need;            /* AUTH_NONE: public */
+};
+const struct api_route_def *api_route_find(int post, const char *path);
 
 /* Handler helpers. */
 const char *api_arg(const struct api_job *job, const char *name); /* NULL if absent */

@@ -5,6 +5,7 @@
  * SIGTERM or SIGINT, which only set a flag: the loop then drains and exits.
  */
 #include "apiq.h"
+#include "auth.h"
 #include "catalog.h"
 #include "conf.h"
 #include "db.h"
@@ -138,6 +139,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	reg_refresh(db);
+	auth_reload_if_changed(db);
 	db_close(db);
 
 	long n_files = static_load(conf.web_dir, err, sizeof err);
@@ -177,7 +179,8 @@ int main(int argc, char **argv)
 		log_error("api readers: %s", err);
 		return 1;
 	}
-	log_info("fpmond listening on http://%s:%d/ (data in %s)", conf.listen_address, server_port(), conf.data_dir);
+	log_info("fpmond listening on %s://%s:%d/ (data in %s)", conf.tls_cert[0] ? "https" : "http",
+		 conf.listen_address, server_port(), conf.data_dir);
 	server_run();
 	log_info("shutting down");
 	apiq_stop();
@@ -190,6 +193,7 @@ int main(int argc, char **argv)
 	reg_publish(NULL);
 	cat_free();
 	static_free();
+	auth_free();
 	log_info("stopped");
 	return 0;
 }

@@ -10,7 +10,10 @@
  */
 #include "live_ws.h"
 
+#include "access.h"
 #include "live.h"
+#include "regcode.h"
+#include "registry.h"
 #include "log.h"
 #include "stats.h"
 #include "xalloc.h"
@@ -40,6 +43,7 @@ struct topic {
 };
 
 struct session {
+	struct auth_principal who;   /* set at the upgrade, before ESTABLISHED */
 	struct lws *wsi;
 	struct session *next;
 	uint64_t ticket;
@@ -222,6 +226,28 @@ static int resume(struct session *s, struct topic *t, uint64_t since)
 	return 1;
 }
 
+/* ---- access ---- */
+
+int live_ws_admit(struct lws *wsi, void *user)
+{
+	struct session *s = user;
+	return access_principal(wsi, &s->who);
+}
+
+/* A topic is visible when its region, or its project's location, is in scope. */
+static int topic_in_scope(const struct session *s, const char *topic)
+{
+	if (!s->who.scope[0] || strcmp(topic, "alerts") == 0)
+		return 1;
+	if (strncmp(topic, "region:", 7) == 0)
+		return regcode_is_within(topic + 7, s->who.scope);
+	struct registry *r = reg_acquire();
+	int32_t at = r ? reg_find(r, topic + 8) : -1;
+	int ok = at >= 0 && r->e[at].parent >= 0 && regcode_is_within(r->e[r->e[at].parent].key, s->who.scope);
+	reg_release(r);
+	return ok;
+}
+
 /* ---- client messages ---- */
 
 static void subscribe(struct session *s, json_t *msg)
@@ -236,7 +262,9 @@ static void subscribe(struct session *s, json_t *msg)
 	json_t *item;
 	json_array_foreach(list, i, item) {
 		const char *name = json_string_value(item), *why = "a topic must be a string";
-		if (!name || strlen(name) >= LIVE_TOPIC_MAX || !live_topic_valid(name, &why)) {
+		if (name && !topic_in_scope(s, name))
+			why = "outside your region";
+		if (!name || strlen(name) >= LIVE_TOPIC_MAX || !topic_in_scope(s, name) || !live_topic_valid(name, &why)) {
 			char reason[160];
 			snprintf(reason, sizeof reason, "topics[%zu]: %s", i, why);
 			send_error(s, reason);
@@ -344,7 +372,7 @@ int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	struct session *s = user;
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
-		memset(s, 0, sizeof *s);
+		memset((char *)s + sizeof s->who, 0, sizeof *s - sizeof s->who);
 		s->wsi = wsi;
 		s->ticket = next_ticket++;
 		s->last_rx = s->last_tx = time(NULL);
@@ -409,8 +437,11 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	(void)sul;
 	time_t now = time(NULL);
 	for (struct session *s = sessions; s; s = s->next) {
+		struct auth_principal still;
 		s->resyncs = 0;
-		if (now - s->last_rx > DEAD_AFTER_S)
+		if (auth_lookup_hash(s->who.hash, (int64_t)now, &still) < 0)
+			drop(s, "credential revoked or expired: log in again");
+		else if (now - s->last_rx > DEAD_AFTER_S)
 			drop(s, "no heartbeat: send {\"type\":\"ping\"} at least every 30 s");
 		else if (now - s->last_tx >= HEARTBEAT_S) {
 			char ping[96];

@@ -12,6 +12,8 @@
 
 int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 size_t live_ws_session_size(void);
+/* At the upgrade: 0 if the request carries a live credential (kept for the session). */
+int live_ws_admit(struct lws *wsi, void *user);
 /* On a wake-up: fan the worker's finished frames out to their clients. */
 void live_ws_collect(void);
 /* Every few seconds: heartbeats, dead peers, idle topics. */

@@ -6,6 +6,7 @@
  */
 #include "routes.h"
 
+#include "access.h"
 #include "conf.h"
 #include "ingest.h"
 #include "ingestq.h"
@@ -122,6 +123,13 @@ int routes_api(struct lws *wsi, struct http_reply *reply, const char *path)
 		return 0;
 	}
 	if (strcmp(path, "/metrics") == 0) {
+		char peer[64];
+		struct auth_principal who;
+		access_peer(wsi, peer, sizeof peer);
+		if (strcmp(peer, "127.0.0.1") != 0 && strcmp(peer, "::1") != 0 && access_principal(wsi, &who) < 0) {
+			http_reply_error(reply, wsi, 401, "unauthorized", "metrics are for loopback or a token holder");
+			return 0;
+		}
 		size_t len;
 		char *body = metrics_text(&len);
 		http_reply_add_header(reply, "Cache-Control", "no-store");

@@ -7,8 +7,7 @@
  */
 #include "server.h"
 
-#include "api.h"
-#include "apiq.h"
+#include "api_http.h"
 #include "conf.h"
 #include "httpreply.h"
 #include "ingest_http.h"
@@ -23,9 +22,6 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
-
-#include "xalloc.h"
 
 enum route { ROUTE_NONE, ROUTE_INGEST, ROUTE_API, ROUTE_STATIC };
 
@@ -33,15 +29,11 @@ enum route { ROUTE_NONE, ROUTE_INGEST, ROUTE_API, ROUTE_STATIC };
 struct http_session {
 	enum route route;
 	struct ingest_http ingest;
+	struct api_http api;
 	struct http_reply reply;
-	struct lws *wsi;
-	uint64_t api_ticket;             /* waiting for a reader thread */
-	struct http_session *next_waiting;
 };
 
 static struct lws_context *context;
-static struct http_session *api_waiting; /* service thread only */
-static uint64_t next_api_ticket = 1;
 static volatile sig_atomic_t stopping;
 static atomic_int connections;
 static void (*wake_hook)(void);
@@ -54,57 +46,10 @@ static struct http_reply *reply_of_ingest(struct ingest_http *req)
 	return &s->reply;
 }
 
-static void unlink_api_waiting(struct http_session *s)
+static struct http_reply *reply_of_api(struct api_http *req)
 {
-	for (struct http_session **p = &api_waiting; *p; p = &(*p)->next_waiting)
-		if (*p == s) {
-			*p = s->next_waiting;
-			break;
-		}
-	s->api_ticket = 0;
-}
-
-/* Queue a GET of the JSON API for a reader thread. */
-static void submit_api(struct lws *wsi, struct http_session *s, api_handler handler, const char *path)
-{
-	struct api_job *job = xcalloc(1, sizeof *job);
-	job->handler = handler;
-	job->id = next_api_ticket++;
-	job->now = (int64_t)time(NULL);
-	snprintf(job->path, sizeof job->path, "%s", path);
-	for (int i = 0; job->n_args < APIQ_MAX_ARGS; i++) {
-		int n = lws_hdr_copy_fragment(wsi, job->args[job->n_args], sizeof job->args[0], WSI_TOKEN_HTTP_URI_ARGS, i);
-		if (n < 0)
-			break;
-		if (n > 0)
-			job->n_args++;
-	}
-	if (apiq_submit(job) < 0) {
-		apiq_job_free(job);
-		http_reply_add_header(&s->reply, "Retry-After", "1");
-		http_reply_error(&s->reply, wsi, 503, "busy", "too many requests waiting; retry shortly");
-		return;
-	}
-	s->api_ticket = job->id;
-	s->next_waiting = api_waiting;
-	api_waiting = s;
-}
-
-static void collect_api_replies(void)
-{
-	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
-		next = job->next;
-		struct http_session *s = api_waiting;
-		while (s && s->api_ticket != job->id)
-			s = s->next_waiting;
-		if (s) {
-			unlink_api_waiting(s);
-			http_reply_add_header(&s->reply, "Cache-Control", "no-store");
-			http_reply_set(&s->reply, s->wsi, job->status, job->content_type, job->body, job->len);
-			job->body = NULL;
-		}
-		apiq_job_free(job);
-	}
+	struct http_session *s = lws_container_of(req, struct http_session, api);
+	return &s->reply;
 }
 
 static int is_post(struct lws *wsi)
@@ -126,15 +71,11 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 		}
 		return ingest_http_begin(&s->ingest, &s->reply, wsi, path);
 	}
+	s->route = ROUTE_API;
+	if (api_http_begin(&s->api, &s->reply, wsi, path, is_post(wsi)))
+		return 0;
 	if (is_post(wsi)) {
 		http_reply_error(&s->reply, wsi, 404, "not found", "no such endpoint");
-		return 0;
-	}
-	s->route = ROUTE_API;
-	s->wsi = wsi;
-	api_handler handler = api_route(path);
-	if (handler) {
-		submit_api(wsi, s, handler, path);
 		return 0;
 	}
 	if (routes_api(wsi, &s->reply, path) != ROUTES_NOT_MINE)
@@ -166,10 +107,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_BODY:
 		if (s->route == ROUTE_INGEST)
 			ingest_http_body(&s->ingest, &s->reply, in, len);
+		else if (s->route == ROUTE_API)
+			api_http_body(&s->api, &s->reply, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (s->route == ROUTE_INGEST)
 			ingest_http_complete(&s->ingest, &s->reply);
+		else if (s->route == ROUTE_API)
+			api_http_complete(&s->api, &s->reply);
 		return 0;
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return s ? http_reply_writeable(&s->reply, wsi) : 0;
@@ -179,15 +124,15 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		if (s) {
 			if (s->route == ROUTE_INGEST)
 				ingest_http_closed(&s->ingest);
-			if (s->api_ticket)
-				unlink_api_waiting(s);
+			if (s->route == ROUTE_API)
+				api_http_closed(&s->api);
 			http_reply_reset(&s->reply);
 		}
 		break;
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		/* Arrives once per protocol; the drains below are idempotent. */
 		ingest_http_collect(reply_of_ingest);
-		collect_api_replies();
+		api_http_collect(reply_of_api);
 		live_ws_collect();
 		if (wake_hook)
 			wake_hook();
@@ -226,6 +171,10 @@ static int callback_live(struct lws *wsi, enum lws_callback_reasons reason, void
 	if (reason == LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION) {
 		if (!origin_allowed(wsi)) {
 			log_warn_rl("live: refused a WebSocket from a foreign origin");
+			return 1;
+		}
+		if (live_ws_admit(wsi, user) < 0) {
+			log_warn_rl("live: refused a WebSocket without a valid session or display token");
 			return 1;
 		}
 		return 0;
@@ -285,6 +234,12 @@ int server_start(char *err, size_t errlen)
 	info.vhost_name = "fpmon";
 	info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_VALIDATE_UTF8 |
 		       LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (conf.tls_cert[0]) {
+		/* HTTPS and WSS on the same port; behind a reverse proxy leave these empty. */
+		info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+		info.ssl_cert_filepath = conf.tls_cert;
+		info.ssl_private_key_filepath = conf.tls_key;
+	}
 	info.timeout_secs = 30;
 	info.ka_time = 0;
 	info.max_http_header_data = 4096;
@@ -292,7 +247,8 @@ int server_start(char *err, size_t errlen)
 	protocols[1].per_session_data_size = live_ws_session_size();
 	context = lws_create_context(&info);
 	if (!context) {
-		snprintf(err, errlen, "cannot listen on %s:%lld", conf.listen_address, (long long)conf.port);
+		snprintf(err, errlen, "cannot listen on %s:%lld%s", conf.listen_address, (long long)conf.port,
+			 conf.tls_cert[0] ? " (or the TLS certificate/key could not be loaded)" : "");
 		return -1;
 	}
 	live_ws_start_timer(context);

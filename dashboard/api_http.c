@@ -1,0 +1,152 @@
+/*
+ * api_http: request bookkeeping for the JSON API, the twin of ingest_http
+ * for reads and small administrative writes. Credentials are checked here,
+ * from the in-memory cache, before any work is queued: a request without
+ * the right role or outside the CSRF rule never reaches a reader thread.
+ */
+#include "api_http.h"
+
+#include "access.h"
+#include "xalloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct api_http *waiting;
+static uint64_t next_ticket = 1;
+
+static void refuse(struct api_http *req, struct http_reply *reply, int status, const char *error, const char *reason)
+{
+	req->refused = 1;
+	apiq_job_free(req->job);
+	req->job = NULL;
+	http_reply_error(reply, req->wsi, status, error, reason);
+}
+
+static void submit(struct api_http *req, struct http_reply *reply)
+{
+	struct api_job *job = req->job;
+	req->job = NULL;
+	if (apiq_submit(job) < 0) {
+		apiq_job_free(job);
+		http_reply_add_header(reply, "Retry-After", "1");
+		refuse(req, reply, 503, "busy", "too many requests waiting; retry shortly");
+		return;
+	}
+	req->ticket = job->id;
+	req->next_waiting = waiting;
+	waiting = req;
+}
+
+int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *wsi, const char *path, int post)
+{
+	memset(req, 0, sizeof *req);
+	req->wsi = wsi;
+	if (strncmp(path, "/api/", 5) != 0)
+		return 0;
+	const struct api_route_def *route = api_route_find(post, path);
+	if (!route) {
+		refuse(req, reply, api_route_find(!post, path) ? 405 : 404,
+		       api_route_find(!post, path) ? "method not allowed" : "not found", "no such endpoint for this method");
+		return 1;
+	}
+	struct auth_principal who;
+	memset(&who, 0, sizeof who);
+	int known = access_principal(wsi, &who) == 0;
+	if (route->need != AUTH_NONE) {
+		if (!known) {
+			refuse(req, reply, 401, "unauthorized", "log in, or open the page with its display token");
+			return 1;
+		}
+		if (!auth_allows(&who, route->need)) {
+			refuse(req, reply, 403, "forbidden", "your role does not allow this");
+			return 1;
+		}
+		if (post && !access_csrf_ok(wsi, &who)) {
+			refuse(req, reply, 403, "forbidden", "missing or wrong X-CSRF-Token");
+			return 1;
+		}
+	}
+	struct api_job *job = xcalloc(1, sizeof *job);
+	job->handler = route->handler;
+	job->id = next_ticket++;
+	job->now = (int64_t)time(NULL);
+	job->post = post;
+	job->who = who;
+	job->https = access_is_https(wsi);
+	snprintf(job->scope, sizeof job->scope, "%s", known ? who.scope : "");
+	access_peer(wsi, job->peer, sizeof job->peer);
+	snprintf(job->path, sizeof job->path, "%s", path);
+	for (int i = 0; job->n_args < APIQ_MAX_ARGS; i++) {
+		int n = lws_hdr_copy_fragment(wsi, job->args[job->n_args], sizeof job->args[0], WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n < 0)
+			break;
+		if (n > 0)
+			job->n_args++;
+	}
+	req->job = job;
+	if (!post)
+		submit(req, reply);
+	return 1;
+}
+
+void api_http_body(struct api_http *req, struct http_reply *reply, const void *in, size_t len)
+{
+	struct api_job *job = req->job;
+	if (req->refused || !job)
+		return;
+	if (job->body_len + len > API_MAX_BODY) {
+		refuse(req, reply, 413, "payload too large", "API requests are limited to 64 KiB");
+		return;
+	}
+	job->body = xreallocarray(job->body, job->body_len + len + 1, 1);
+	memcpy(job->body + job->body_len, in, len);
+	job->body_len += len;
+	job->body[job->body_len] = '\0';
+}
+
+void api_http_complete(struct api_http *req, struct http_reply *reply)
+{
+	if (!req->refused && req->job)
+		submit(req, reply);
+}
+
+static void unlink_waiting(struct api_http *req)
+{
+	for (struct api_http **p = &waiting; *p; p = &(*p)->next_waiting)
+		if (*p == req) {
+			*p = req->next_waiting;
+			break;
+		}
+	req->ticket = 0;
+}
+
+void api_http_collect(struct http_reply *(*reply_of)(struct api_http *req))
+{
+	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
+		next = job->next;
+		struct api_http *req = waiting;
+		while (req && req->ticket != job->id)
+			req = req->next_waiting;
+		if (req) {
+			unlink_waiting(req);
+			struct http_reply *reply = reply_of(req);
+			http_reply_add_header(reply, "Cache-Control", "no-store");
+			if (job->set_cookie[0])
+				http_reply_add_header(reply, "Set-Cookie", job->set_cookie);
+			http_reply_set(reply, req->wsi, job->status, job->content_type, job->reply, job->len);
+			job->reply = NULL;
+		}
+		apiq_job_free(job);
+	}
+}
+
+void api_http_closed(struct api_http *req)
+{
+	if (req->ticket)
+		unlink_waiting(req);
+	apiq_job_free(req->job);
+	req->job = NULL;
+}
