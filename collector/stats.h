@@ -29,6 +29,8 @@ struct stats {
 	_Atomic uint64_t push_latency[STATS_LATENCY_BUCKETS + 1]; /* last: +Inf */
 	_Atomic uint64_t push_latency_sum_us;
 	_Atomic uint64_t push_latency_count;
+	_Atomic uint64_t webhooks_sent;
+	_Atomic uint64_t webhooks_failed;
 };
 
 extern struct stats stats;

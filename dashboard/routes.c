@@ -90,6 +90,10 @@ static char *metrics_text(size_t *len)
 		      "# TYPE fpmon_uptime_seconds gauge\n"
 		      "fpmon_uptime_seconds %lld\n",
 		  (unsigned long long)atomic_load(&stats.http_requests), (long long)(time(NULL) - started));
+	tb_printf(&b, "# HELP fpmon_webhooks_total Alert notifications delivered or given up on.\n"
+		      "# TYPE fpmon_webhooks_total counter\n"
+		      "fpmon_webhooks_total{result=\"sent\"} %llu\nfpmon_webhooks_total{result=\"failed\"} %llu\n",
+		  (unsigned long long)atomic_load(&stats.webhooks_sent), (unsigned long long)atomic_load(&stats.webhooks_failed));
 	tb_printf(&b, "# HELP fpmon_ws_clients Connected WebSocket clients.\n"
 		      "# TYPE fpmon_ws_clients gauge\n"
 		      "fpmon_ws_clients %lld\n", (long long)atomic_load(&stats.clients));

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "routes.h"
 #include "stats.h"
+#include "webhook.h"
 
 #include <libwebsockets.h>
 #include <signal.h>
@@ -102,6 +103,11 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_WSI_DESTROY:
 		atomic_fetch_sub(&connections, 1);
 		break;
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		/* Early client failures reach protocols[0]: hand webhook ones over. */
+		if (lws_get_opaque_user_data(wsi))
+			return webhook_callback(wsi, reason, user, in, len);
+		break;
 	case LWS_CALLBACK_HTTP:
 		return on_http(wsi, s, (const char *)in) < 0 ? -1 : 0;
 	case LWS_CALLBACK_HTTP_BODY:
@@ -134,6 +140,7 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 		ingest_http_collect(reply_of_ingest);
 		api_http_collect(reply_of_api);
 		live_ws_collect();
+		webhook_pump(context);
 		if (wake_hook)
 			wake_hook();
 		return 0;
@@ -185,6 +192,7 @@ static int callback_live(struct lws *wsi, enum lws_callback_reasons reason, void
 static struct lws_protocols protocols[] = {
 	{"http", callback_http, sizeof(struct http_session), 0, 0, NULL, 0},
 	{LIVE_PROTOCOL, callback_live, 0, 4096, 0, NULL, 0},
+	{"fpmon-webhook", webhook_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -288,4 +296,5 @@ void server_destroy(void)
 		lws_context_destroy(context);
 	context = NULL;
 	live_ws_shutdown();
+	webhook_shutdown();
 }
