@@ -1,8 +1,8 @@
 /*
  * demogen: a deterministic generator of a demo county (or a province of
  * counties): the region tree with plausible Chinese names, village baselines,
- * the industry-project library with milestone plans, the household and card
- * identities payments use, and the fund types and departments that pay them.
+ * the industry-project library with milestone plans, and the fund types and
+ * departments that pay card subsidies (一卡通) to the villages' households.
  * Same parameters give the same bytes; nothing here touches libc rand or the
  * clock, so the daemon and the simulator rebuild the same county apart.
  */
@@ -16,6 +16,8 @@
 
 #include "regcode.h"
 
+/* Bump when the same parameters would give another county: fpmsim warns on a mismatch. */
+#define DEMOGEN_VERSION 1
 #define DEMOGEN_DEFAULT_SEED 20240601u
 #define DEMOGEN_DEFAULT_COUNTY "610824000000"
 #define DEMOGEN_DEFAULT_PROVINCE_COUNTIES 80
@@ -141,7 +143,6 @@ struct demogen *demogen_generate(const struct demogen_params *p, char *err, size
 void demogen_free(struct demogen *g);
 
 static inline const char *demogen_str(const struct demogen *g, uint32_t offset) { return g->pool + offset; }
-const char *demogen_category_key(enum demogen_category category);
 
 /* The registry as the importers read it (and as fpmctl exports it): UTF-8, CRLF. 0 or -1. */
 int demogen_write_regions_csv(const struct demogen *g, FILE *out);
@@ -163,9 +164,5 @@ int64_t demogen_reach_day(const struct demogen *g, size_t project, double pct, d
 double demogen_milestone_cum_pct(const struct demogen *g, size_t project, unsigned k);
 /* Life-cycle stage (index in demogen_stage_keys) from progress and its dates. */
 int demogen_stage_for(const struct demogen_project *p, int64_t day, double progress_pct, int64_t completed_day);
-
-/* Household number n (1-based) of a village: 户编号 and the masked card (a new card per version). */
-void demogen_household_id(const struct demogen *g, size_t village, unsigned n, char *out, size_t cap);
-void demogen_card(const struct demogen *g, size_t village, unsigned n, unsigned version, char *out, size_t cap);
 
 #endif
