@@ -120,6 +120,14 @@ void db_rollback(sqlite3 *db)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 }
 
+int64_t db_count(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = db_prepare(db, sql);
+	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+	sqlite3_finalize(st);
+	return n;
+}
+
 int64_t db_meta_get(sqlite3 *db, const char *key, int64_t fallback)
 {
 	sqlite3_stmt *st = db_prepare(db, "SELECT value FROM meta WHERE key = ?1");

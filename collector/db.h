@@ -25,6 +25,8 @@ int db_begin(sqlite3 *db);
 int db_commit(sqlite3 *db);
 void db_rollback(sqlite3 *db);
 
+/* The first column of the first row of a fixed query (e.g. a count), or -1. */
+int64_t db_count(sqlite3 *db, const char *sql);
 int64_t db_meta_get(sqlite3 *db, const char *key, int64_t fallback);
 int db_meta_set(sqlite3 *db, const char *key, int64_t value);
 

@@ -8,6 +8,7 @@
  */
 #include "demo.h"
 
+#include "auth.h"
 #include "conf.h"
 #include "cst.h"
 #include "db.h"
@@ -30,14 +31,6 @@
 enum demo_state { DEMO_NONE, DEMO_LOADING, DEMO_LOADED };
 
 #define DEMO_TOKEN_NAME "simulator"
-
-static int64_t count_entities(sqlite3 *db)
-{
-	sqlite3_stmt *st = db_prepare(db, "SELECT count(*) FROM entity");
-	int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	return n;
-}
 
 /* Write the generated CSV to memory and feed it to the importer, as fpmctl import would. */
 static int import_generated(sqlite3 *db, const struct demogen *g, bool projects, char *err, size_t errlen)
@@ -228,6 +221,54 @@ static int ensure_token(sqlite3 *db, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The wall screen's display token (<data_dir>/display-token) and a demo
+ * administrator whose password is in <data_dir>/admin-password, so that
+ * README's first command can print a wall address that just works. Kept
+ * across starts like the ingest token; created only when missing.
+ */
+static int ensure_people(sqlite3 *db, char *err, size_t errlen)
+{
+	char path[600], secret[160];
+	struct auth_principal who;
+	snprintf(path, sizeof path, "%s/display-token", conf.data_dir);
+	read_token_file(path, secret, sizeof secret);
+	auth_reload_if_changed(db);
+	if (!secret[0] || auth_lookup(secret, (int64_t)time(NULL), &who) < 0) {
+		char fresh[AUTH_SECRET_LEN + 1], line[AUTH_SECRET_LEN + 2];
+		if (auth_display_create(db, "demo-wall", DEMOGEN_DEFAULT_COUNTY, (int64_t)time(NULL), fresh) < 0) {
+			snprintf(err, errlen, "cannot create the demo display token: %s", sqlite3_errmsg(db));
+			return -1;
+		}
+		snprintf(line, sizeof line, "%s\n", fresh);
+		if (write_file(path, line, 0600, err, errlen) < 0)
+			return -1;
+		log_info("demo: display token for the wall screen written to %s", path);
+	}
+	if (db_count(db, "SELECT count(*) FROM account") > 0)
+		return 0;
+	char password[AUTH_SECRET_LEN + 1], stored[200], line[AUTH_SECRET_LEN + 2];
+	if (ingest_token_generate(password, sizeof password) < 0 || auth_password_hash(password + 4, stored, sizeof stored) < 0) {
+		snprintf(err, errlen, "cannot make the demo administrator's password");
+		return -1;
+	}
+	sqlite3_stmt *st = db_prepare(db, "INSERT INTO account(name, full_name, role, scope, pw_hash, created)"
+					  " VALUES ('admin', '演示管理员', 'admin', '', ?1, ?2)");
+	sqlite3_bind_text(st, 1, stored, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (int64_t)time(NULL));
+	int rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	snprintf(path, sizeof path, "%s/admin-password", conf.data_dir);
+	snprintf(line, sizeof line, "%s\n", password + 4);
+	if (rc != SQLITE_DONE || auth_bump(db) < 0 || write_file(path, line, 0600, err, errlen) < 0) {
+		if (rc != SQLITE_DONE)
+			snprintf(err, errlen, "cannot create the demo administrator: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	log_info("demo: account 'admin' created; its password is in %s", path);
+	return 0;
+}
+
 /* <data_dir>/demo-county: what fpmsim needs to rebuild the same county (seed, code, anchor day). */
 static int write_county_file(sqlite3 *db, char *err, size_t errlen)
 {
@@ -244,7 +285,7 @@ int demo_ensure(sqlite3 *db, char *err, size_t errlen)
 {
 	int64_t state = db_meta_get(db, "demo_state", DEMO_NONE);
 	if (state == DEMO_NONE) {
-		int64_t entities = count_entities(db);
+		int64_t entities = db_count(db, "SELECT count(*) FROM entity");
 		if (entities != 0) {
 			log_info("demo: the registry already holds %lld entities; no demo county is generated",
 				 (long long)entities);
@@ -263,7 +304,8 @@ int demo_ensure(sqlite3 *db, char *err, size_t errlen)
 	}
 	if (state == DEMO_LOADING && load_county(db, err, errlen) < 0)
 		return -1;
-	if (ensure_token(db, err, errlen) < 0 || write_county_file(db, err, errlen) < 0)
+	if (ensure_token(db, err, errlen) < 0 || write_county_file(db, err, errlen) < 0 ||
+	    ensure_people(db, err, errlen) < 0)
 		return -1;
 	return 0;
 }

@@ -37,11 +37,14 @@ done
 "$BUILD/fpmsim" --url "http://127.0.0.1:$PORT" --token-file "$DATA/demo-token" --speed "$SPEED" &
 sim=$!
 
+display=$(cat "$DATA/display-token" 2>/dev/null)
 cat <<MSG
 
   精准扶贫监测 demo county is running (data in $DATA, kept between runs).
-  Dashboards:   http://$LISTEN:$PORT/
-  Health:       http://$LISTEN:$PORT/healthz     Metrics: http://$LISTEN:$PORT/metrics
+  Wall display (大屏):  http://$LISTEN:$PORT/wall.html?token=$display
+  Project tracker:      http://$LISTEN:$PORT/projects.html?token=$display
+  Alert console:        http://$LISTEN:$PORT/alerts.html   (log in as admin; password in $DATA/admin-password)
+  Health / metrics:     http://$LISTEN:$PORT/healthz   http://$LISTEN:$PORT/metrics
   Ingest token of the simulator: $DATA/demo-token
   Press Ctrl-C to stop.
 

@@ -76,10 +76,7 @@ static inline void test_env_teardown(struct test_env *env)
 
 static inline long long test_count(sqlite3 *db, const char *sql)
 {
-	sqlite3_stmt *st = db_prepare(db, sql);
-	long long n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-	sqlite3_finalize(st);
-	return n;
+	return (long long)db_count(db, sql);
 }
 
 #endif
