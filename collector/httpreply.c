@@ -20,11 +20,18 @@ void http_reply_reset(struct http_reply *r)
 	memset(r, 0, sizeof *r);
 }
 
+void http_reply_close_after(struct http_reply *r)
+{
+	r->close_after = 1;
+}
+
 void http_reply_set(struct http_reply *r, struct lws *wsi, int status,
 		    const char *content_type, char *body, size_t len)
 {
 	free(r->body);
 	r->status = status;
+	if (r->close_after) /* set before the reply is: keep it, and say so to the client */
+		http_reply_add_header(r, "Connection", "close");
 	r->content_type = content_type;
 	r->body = body;
 	r->len = len;
@@ -100,6 +107,10 @@ int http_reply_writeable(struct http_reply *r, struct lws *wsi)
 			return 0;
 		}
 	}
+	int close = r->close_after;
 	http_reply_reset(r);
+	/* Unread body bytes would be parsed as the next request: close instead of keep-alive. */
+	if (close)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }

@@ -16,6 +16,7 @@ struct http_reply {
 	char *body;              /* owned */
 	size_t len, sent;
 	int headers_sent;
+	int close_after;          /* the request's body was not read to its end: hang up after */
 	char extra[512];         /* "Name: value\r\n" lines, e.g. Cache-Control */
 };
 
@@ -29,5 +30,7 @@ void http_reply_add_header(struct http_reply *r, const char *name, const char *v
 /* Call from LWS_CALLBACK_HTTP_WRITEABLE; returns what the callback returns. */
 int http_reply_writeable(struct http_reply *r, struct lws *wsi);
 void http_reply_reset(struct http_reply *r);
+/* Reply now and close the connection after it (a refused request body is not read). */
+void http_reply_close_after(struct http_reply *r);
 
 #endif

@@ -23,6 +23,8 @@ static void refuse(struct ingest_http *req, struct http_reply *reply, int status
 		   const char *error, const char *reason)
 {
 	req->refused = 1;
+	if (!req->body_done)
+		http_reply_close_after(reply);
 	free(req->body);
 	req->body = NULL;
 	req->len = req->cap = 0;
@@ -86,6 +88,7 @@ void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const v
 
 void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 {
+	req->body_done = 1;
 	if (req->refused)
 		return;
 	if (req->len == 0) {

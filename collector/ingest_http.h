@@ -21,6 +21,7 @@ struct ingest_http {
 	char *body;
 	size_t len, cap;
 	int refused;                      /* a reply was already decided (413, 401...) */
+	int body_done;                    /* the whole body was received */
 };
 
 /* On LWS_CALLBACK_HTTP for a POST under /api/v1/ingest/. 0 ok, -1 hang up. */

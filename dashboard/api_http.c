@@ -20,6 +20,8 @@ static uint64_t next_ticket = 1;
 static void refuse(struct api_http *req, struct http_reply *reply, int status, const char *error, const char *reason)
 {
 	req->refused = 1;
+	if (req->post && !req->body_done)
+		http_reply_close_after(reply);
 	apiq_job_free(req->job);
 	req->job = NULL;
 	http_reply_error(reply, req->wsi, status, error, reason);
@@ -44,6 +46,7 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 {
 	memset(req, 0, sizeof *req);
 	req->wsi = wsi;
+	req->post = post;
 	if (strncmp(path, "/api/", 5) != 0)
 		return 0;
 	const struct api_route_def *route = api_route_find(post, path);
@@ -109,6 +112,7 @@ void api_http_body(struct api_http *req, struct http_reply *reply, const void *i
 
 void api_http_complete(struct api_http *req, struct http_reply *reply)
 {
+	req->body_done = 1;
 	if (!req->refused && req->job)
 		submit(req, reply);
 }

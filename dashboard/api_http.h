@@ -20,6 +20,7 @@ struct api_http {
 	uint64_t ticket;
 	struct api_job *job;       /* while its POST body is arriving */
 	int refused;
+	int post, body_done;
 };
 
 /* 1 handled (reply set or job queued), 0 not an API path. */
