@@ -137,6 +137,19 @@ int conf_set(const char *name, const char *value, char *err, size_t errlen)
 	return 0;
 }
 
+int conf_set_pair(const char *pair, char *err, size_t errlen)
+{
+	char name[64];
+	const char *eq = strchr(pair, '=');
+	if (!eq || (size_t)(eq - pair) >= sizeof name) {
+		snprintf(err, errlen, "'%s': expected name=value", pair);
+		return -1;
+	}
+	memcpy(name, pair, (size_t)(eq - pair));
+	name[eq - pair] = '\0';
+	return conf_set(name, eq + 1, err, errlen);
+}
+
 void conf_defaults(void)
 {
 	char err[256];

@@ -38,6 +38,8 @@ extern struct conf conf;
 void conf_defaults(void);
 /* Apply one "name = value" setting; on error returns -1 and writes why. */
 int conf_set(const char *name, const char *value, char *err, size_t errlen);
+/* Apply "name=value" as given to -s on a command line (argv is left as it is). */
+int conf_set_pair(const char *pair, char *err, size_t errlen);
 /* Read a config file; errors carry "path:line: ...". */
 int conf_load_file(const char *path, char *err, size_t errlen);
 /* Print every setting with its current value, bounds and help. */

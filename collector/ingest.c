@@ -8,6 +8,7 @@
 #include "ingest_int.h"
 
 #include "catalog.h"
+#include "conf.h"
 #include "db.h"
 #include "embedded.h"
 #include "log.h"
@@ -251,11 +252,10 @@ int ingest_in_scope(const struct ingest_ctx *ctx, int32_t entity)
 
 /* ---- samples and cumulative metrics ---- */
 
-int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int64_t ts, double value)
+int ingest_store_sample(struct ingest_ctx *ctx, int64_t entity_id, int16_t kind, int metric, int64_t ts, double value)
 {
-	const struct reg_entity *e = &ctx->reg->e[entity];
 	sqlite3_stmt *st = ctx->st_sample_insert;
-	sqlite3_bind_int64(st, 1, e->id);
+	sqlite3_bind_int64(st, 1, entity_id);
 	sqlite3_bind_int(st, 2, metric);
 	sqlite3_bind_int64(st, 3, ts);
 	sqlite3_bind_double(st, 4, value);
@@ -266,7 +266,7 @@ int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int6
 		return -1;
 	int64_t sample_id = sqlite3_last_insert_rowid(ctx->db);
 	st = ctx->st_latest_upsert;
-	sqlite3_bind_int64(st, 1, e->id * 256 + metric);
+	sqlite3_bind_int64(st, 1, entity_id * 256 + metric);
 	sqlite3_bind_int64(st, 2, ts);
 	sqlite3_bind_double(st, 3, value);
 	rc = sqlite3_step(st);
@@ -279,7 +279,7 @@ int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int6
 		fx->samples = xreallocarray(fx->samples, fx->cap_samples, sizeof *fx->samples);
 	}
 	fx->samples[fx->n_samples++] = (struct ingest_sample){
-		.entity_id = e->id, .entity = entity, .metric = (int16_t)metric, .kind = (int16_t)e->kind,
+		.entity_id = entity_id, .metric = (int16_t)metric, .kind = kind,
 		.ts = ts, .value = value, .sample_id = sample_id,
 	};
 	return 0;
@@ -288,6 +288,7 @@ int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int6
 void ingest_accumulate(struct ingest_ctx *ctx, int32_t entity, int metric, int64_t ts, double delta)
 {
 	int64_t id = ctx->reg->e[entity].id;
+	int16_t kind = (int16_t)ctx->reg->e[entity].kind;
 	for (size_t i = 0; i < ctx->n_accum; i++) {
 		struct ingest_accum *a = &ctx->accum[i];
 		if (a->entity_id == id && a->metric == metric) {
@@ -299,7 +300,7 @@ void ingest_accumulate(struct ingest_ctx *ctx, int32_t entity, int metric, int64
 	}
 	if (ctx->n_accum == INGEST_MAX_ACCUM && ingest_flush_accum(ctx) < 0)
 		log_error_rl("ingest: flushing cumulative metrics failed");
-	ctx->accum[ctx->n_accum++] = (struct ingest_accum){id, entity, metric, ts, delta};
+	ctx->accum[ctx->n_accum++] = (struct ingest_accum){id, kind, metric, ts, delta};
 }
 
 int ingest_flush_accum(struct ingest_ctx *ctx)
@@ -321,7 +322,7 @@ int ingest_flush_accum(struct ingest_ctx *ctx)
 		value += a->delta;
 		if (value < 0) /* never below zero, whatever order results arrive in */
 			value = 0;
-		rc = ingest_store_sample(ctx, a->entity, a->metric, ts, value);
+		rc = ingest_store_sample(ctx, a->entity_id, a->kind, a->metric, ts, value);
 	}
 	ctx->n_accum = 0;
 	return rc;
@@ -378,7 +379,7 @@ static char *find_replay(struct ingest_ctx *ctx, enum ingest_kind kind, const ch
 	return verdict;
 }
 
-static int (*const handlers[ING_KINDS])(struct ingest_ctx *, json_t *, struct verdict *) = {
+static int (*const handlers[ING_KINDS])(struct ingest_ctx *, json_t *, struct verdict *, struct ingest_prepared *) = {
 	[ING_SAMPLES] = ingest_samples,
 	[ING_PAYMENT_BATCH] = ingest_payment_batch,
 	[ING_PAYMENT_RESULTS] = ingest_payment_results,
@@ -386,9 +387,11 @@ static int (*const handlers[ING_KINDS])(struct ingest_ctx *, json_t *, struct ve
 	[ING_MILESTONES] = ingest_milestones,
 };
 
-static int store_request(struct ingest_ctx *ctx, enum ingest_kind kind, const char *batch_id,
-			 json_t *doc, struct verdict *v, char **reply, size_t *reply_len)
+static int store_request(struct ingest_ctx *ctx, struct ingest_prepared *p, char **reply, size_t *reply_len)
 {
+	enum ingest_kind kind = p->kind;
+	const char *batch_id = p->batch_id;
+	struct verdict *v = &p->v;
 	sqlite3_stmt *st = ctx->st_batch_insert;
 	sqlite3_bind_int64(st, 1, ctx->src->id);
 	sqlite3_bind_text(st, 2, kinds[kind].name, -1, SQLITE_STATIC);
@@ -400,7 +403,7 @@ static int store_request(struct ingest_ctx *ctx, enum ingest_kind kind, const ch
 		return -1;
 	ctx->batch_row = sqlite3_last_insert_rowid(ctx->db);
 	ctx->n_accum = 0;
-	if (handlers[kind](ctx, doc, v) < 0 || ingest_flush_accum(ctx) < 0)
+	if (handlers[kind](ctx, p->doc, v, p) < 0 || ingest_flush_accum(ctx) < 0)
 		return -1;
 	*reply = dump_verdict(batch_id, v, 0, reply_len);
 	st = ctx->st_batch_verdict;
@@ -413,10 +416,20 @@ static int store_request(struct ingest_ctx *ctx, enum ingest_kind kind, const ch
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
-		  enum ingest_kind kind, const char *body, size_t len,
-		  struct ingest_effects *fx, char **reply, size_t *reply_len)
+void ingest_prepared_free(struct ingest_prepared *p)
 {
+	if (!p)
+		return;
+	json_decref(p->doc);
+	json_decref(p->v.errors);
+	free(p->items);
+	free(p);
+}
+
+int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum ingest_kind kind,
+		   const char *body, size_t len, struct ingest_prepared **out, char **reply, size_t *reply_len)
+{
+	*out = NULL;
 	*reply = NULL;
 	if (!(src->kinds & (1u << kind))) {
 		*reply = error_body("forbidden", NULL, "this token may not send this kind of data", reply_len);
@@ -437,34 +450,61 @@ int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
 				    errs[0].reason, reply_len);
 		return 400;
 	}
-	const char *batch_id = ingest_str(doc, "batch_id");
-	ctx->src = src;
+	/* The schemas cap items at their own maxItems; the configured limit is lower or equal. */
+	size_t n_items = json_array_size(json_object_get(doc, kinds[kind].array));
+	if (conf.max_batch_items > 0 && n_items > (size_t)conf.max_batch_items) {
+		char reason[128];
+		snprintf(reason, sizeof reason, "%zu items; at most %lld per request (max_batch_items): split the batch",
+			 n_items, (long long)conf.max_batch_items);
+		json_decref(doc);
+		*reply = error_body("too many items", kinds[kind].array, reason, reply_len);
+		return 413;
+	}
+	struct ingest_prepared *p = xcalloc(1, sizeof *p);
+	p->kind = kind;
+	p->src = *src;
+	p->doc = doc;
+	p->batch_id = ingest_str(doc, "batch_id");
+	p->now = ctx->now();
+	p->v.errors = json_array();
+	if (kind == ING_SAMPLES) { /* the hot path: judge every item here, off the writer */
+		ctx->src = &p->src;
+		ctx->now_ts = p->now;
+		ctx->reg = reg_acquire();
+		ingest_samples_prepare(ctx, p);
+		reg_release(ctx->reg);
+		ctx->reg = NULL;
+	}
+	*out = p;
+	return 0;
+}
+
+int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, struct ingest_effects *fx,
+			   char **reply, size_t *reply_len)
+{
+	*reply = NULL;
+	ctx->src = &p->src;
 	ctx->fx = fx;
-	ctx->now_ts = ctx->now();
+	ctx->now_ts = p->now;
 	int status = 200;
 	size_t fx_mark = fx->n_samples;
 	int64_t reg_mark = fx->registry_changed;
 	if (db_exec(ctx->db, "SAVEPOINT request") < 0) {
-		json_decref(doc);
 		*reply = error_body("storage unavailable", NULL, "the database refused the write; retry later", reply_len);
 		return 503;
 	}
 	ctx->reg = reg_acquire();
-	*reply = find_replay(ctx, kind, batch_id);
+	*reply = find_replay(ctx, p->kind, p->batch_id);
 	if (*reply) {
 		*reply_len = strlen(*reply);
-	} else {
-		struct verdict v = {.errors = json_array()};
-		if (store_request(ctx, kind, batch_id, doc, &v, reply, reply_len) < 0) {
-			log_error_rl("ingest: storing a %s batch failed: %s", kinds[kind].name, sqlite3_errmsg(ctx->db));
-			free(*reply);
-			status = 503;
-		} else if (v.envelope_status) {
-			free(*reply);
-			*reply = dump_verdict(batch_id, &v, 0, reply_len);
-			status = v.envelope_status;
-		}
-		json_decref(v.errors);
+	} else if (store_request(ctx, p, reply, reply_len) < 0) {
+		log_error_rl("ingest: storing a %s batch failed: %s", kinds[p->kind].name, sqlite3_errmsg(ctx->db));
+		free(*reply);
+		status = 503;
+	} else if (p->v.envelope_status) {
+		free(*reply);
+		*reply = dump_verdict(p->batch_id, &p->v, 0, reply_len);
+		status = p->v.envelope_status;
 	}
 	reg_release(ctx->reg);
 	ctx->reg = NULL;
@@ -478,7 +518,19 @@ int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
 		if (status == 503)
 			*reply = error_body("storage unavailable", NULL, "the database refused the write; retry later", reply_len);
 	}
-	json_decref(doc);
+	return status;
+}
+
+int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
+		  enum ingest_kind kind, const char *body, size_t len,
+		  struct ingest_effects *fx, char **reply, size_t *reply_len)
+{
+	struct ingest_prepared *p;
+	int status = ingest_prepare(ctx, src, kind, body, len, &p, reply, reply_len);
+	if (status)
+		return status;
+	status = ingest_commit_prepared(ctx, p, fx, reply, reply_len);
+	ingest_prepared_free(p);
 	return status;
 }
 

@@ -35,7 +35,6 @@ struct ingest_source {
 /* One stored sample, as the RRD writer and the live hub need it. */
 struct ingest_sample {
 	int64_t entity_id;
-	int32_t entity;   /* index in the registry snapshot of the request */
 	int16_t metric;
 	int16_t kind;     /* enum reg_kind of the entity */
 	int64_t ts;
@@ -74,10 +73,26 @@ int ingest_authenticate(struct ingest_ctx *ctx, const char *token, struct ingest
  * Handle one request inside the caller's transaction (a SAVEPOINT is taken
  * and released or rolled back here). Returns the HTTP status; *reply is a
  * malloc'd JSON body. Effects are appended to `fx`; on failure nothing is.
+ * Equivalent to ingest_prepare followed by ingest_commit_prepared.
  */
 int ingest_handle(struct ingest_ctx *ctx, const struct ingest_source *src,
 		  enum ingest_kind kind, const char *body, size_t len,
 		  struct ingest_effects *fx, char **reply, size_t *reply_len);
+
+/*
+ * The half of a request that writes nothing, so it can run on another
+ * thread than the database writer (with its own ctx): parse the JSON, check
+ * the envelope and, for samples, judge every item against the catalog, the
+ * registry and the token's scope. Returns 0 with *out, or the HTTP status of
+ * a refusal with *reply set.
+ */
+struct ingest_prepared;
+int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum ingest_kind kind,
+		   const char *body, size_t len, struct ingest_prepared **out, char **reply, size_t *reply_len);
+/* The writing half, on the writer's ctx inside its transaction. Frees nothing. */
+int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, struct ingest_effects *fx,
+			   char **reply, size_t *reply_len);
+void ingest_prepared_free(struct ingest_prepared *p);
 
 void ingest_effects_reset(struct ingest_effects *fx);
 void ingest_effects_free(struct ingest_effects *fx);

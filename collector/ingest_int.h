@@ -22,7 +22,7 @@ struct ingest_token_entry {
 /* Per-request running totals added to cumulative metrics (card payments). */
 struct ingest_accum {
 	int64_t entity_id;
-	int32_t entity;
+	int16_t kind;
 	int metric;
 	int64_t ts;
 	double delta;
@@ -60,6 +60,26 @@ struct verdict {
 	int envelope_status;  /* non-zero: the whole request is refused */
 };
 
+/* A sample judged valid before the transaction: stored as it is. */
+struct ingest_item {
+	int64_t entity_id;
+	int16_t kind;
+	int16_t metric;
+	int64_t ts;
+	double value;
+};
+
+struct ingest_prepared {
+	enum ingest_kind kind;
+	struct ingest_source src;
+	json_t *doc;
+	const char *batch_id;        /* inside doc */
+	int64_t now;
+	struct verdict v;            /* errors found while preparing */
+	struct ingest_item *items;   /* samples only */
+	size_t n_items;
+};
+
 void verdict_reject(struct verdict *v, long index, const char *field, const char *reason);
 void verdict_rejectf(struct verdict *v, long index, const char *field, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -69,7 +89,7 @@ int ingest_check_item(struct ingest_ctx *ctx, enum ingest_kind kind, const char 
 /* Whether the request's source may write to this entity (scope). */
 int ingest_in_scope(const struct ingest_ctx *ctx, int32_t entity);
 /* Store one sample (row, latest, effect); -1 on a database error. */
-int ingest_store_sample(struct ingest_ctx *ctx, int32_t entity, int metric, int64_t ts, double value);
+int ingest_store_sample(struct ingest_ctx *ctx, int64_t entity_id, int16_t kind, int metric, int64_t ts, double value);
 /* Add to a cumulative metric; written once per request by ingest_flush_accum. */
 void ingest_accumulate(struct ingest_ctx *ctx, int32_t entity, int metric, int64_t ts, double delta);
 int ingest_flush_accum(struct ingest_ctx *ctx);
@@ -79,10 +99,11 @@ int32_t ingest_entity_for(struct ingest_ctx *ctx, struct verdict *v, const char 
 /* A string field or NULL. */
 const char *ingest_str(json_t *obj, const char *key);
 
-int ingest_samples(struct ingest_ctx *ctx, json_t *doc, struct verdict *v);
-int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v);
-int ingest_payment_results(struct ingest_ctx *ctx, json_t *doc, struct verdict *v);
-int ingest_progress(struct ingest_ctx *ctx, json_t *doc, struct verdict *v);
-int ingest_milestones(struct ingest_ctx *ctx, json_t *doc, struct verdict *v);
+int ingest_samples_prepare(struct ingest_ctx *ctx, struct ingest_prepared *p);
+int ingest_samples(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *p);
+int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
+int ingest_payment_results(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
+int ingest_progress(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
+int ingest_milestones(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
 
 #endif

@@ -133,8 +133,9 @@ static int64_t check_reissue(struct ingest_ctx *ctx, json_t *item, size_t i, str
 	return old.id;
 }
 
-int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
+int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared)
 {
+	(void)prepared;
 	int64_t batch = upsert_batch(ctx, json_object_get(doc, "batch"), v);
 	if (batch == -2)
 		return -1;
@@ -202,8 +203,9 @@ int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
 	return 0;
 }
 
-int ingest_payment_results(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
+int ingest_payment_results(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared)
 {
+	(void)prepared;
 	int m_paid = metric_index("pay_paid_fen"), m_failed = metric_index("pay_failed");
 	size_t i;
 	json_t *item;

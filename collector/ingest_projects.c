@@ -47,7 +47,7 @@ static int store_report(struct ingest_ctx *ctx, int32_t project, json_t *item, i
 		return -1;
 	for (int k = 0; report_metrics[k]; k++) {
 		json_t *value = json_object_get(item, report_metrics[k]);
-		if (value && ingest_store_sample(ctx, project, cat_find(report_metrics[k])->index, ts,
+		if (value && ingest_store_sample(ctx, e->id, (int16_t)e->kind, cat_find(report_metrics[k])->index, ts,
 						 json_number_value(value)) < 0)
 			return -1;
 	}
@@ -65,8 +65,9 @@ static int store_report(struct ingest_ctx *ctx, int32_t project, json_t *item, i
 	return 0;
 }
 
-int ingest_progress(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
+int ingest_progress(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared)
 {
+	(void)prepared;
 	size_t i;
 	json_t *item;
 	json_array_foreach(json_object_get(doc, "reports"), i, item) {
@@ -113,8 +114,9 @@ static int check_date(struct ingest_ctx *ctx, json_t *item, const char *prop, si
 	return 0;
 }
 
-int ingest_milestones(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
+int ingest_milestones(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared)
 {
+	(void)prepared;
 	size_t i;
 	json_t *item;
 	json_array_foreach(json_object_get(doc, "milestones"), i, item) {

@@ -8,6 +8,7 @@
 
 #include "catalog.h"
 #include "conf.h"
+#include "xalloc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -60,9 +61,11 @@ int32_t ingest_entity_for(struct ingest_ctx *ctx, struct verdict *v, const char 
 	return find_entity(ctx, v, (long)i, field, key, want);
 }
 
-int ingest_samples(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
+int ingest_samples_prepare(struct ingest_ctx *ctx, struct ingest_prepared *p)
 {
-	json_t *items = json_object_get(doc, "samples");
+	struct verdict *v = &p->v;
+	json_t *items = json_object_get(p->doc, "samples");
+	p->items = xreallocarray(NULL, json_array_size(items) + 1, sizeof *p->items);
 	size_t i;
 	json_t *item;
 	json_array_foreach(items, i, item) {
@@ -98,11 +101,24 @@ int ingest_samples(struct ingest_ctx *ctx, json_t *doc, struct verdict *v)
 			verdict_reject(v, (long)i, field, "is in the future");
 			continue;
 		}
-		if (ingest_store_sample(ctx, entity, m->index, ts, json_number_value(value)) < 0)
-			return -1;
-		if (ctx->rrd_last && ts <= ctx->rrd_last(ctx->reg->e[entity].id))
+		const struct reg_entity *e = &ctx->reg->e[entity];
+		if (ctx->rrd_last && ts <= ctx->rrd_last(e->id))
 			v->late++;
-		v->accepted++;
+		p->items[p->n_items++] = (struct ingest_item){e->id, (int16_t)e->kind, (int16_t)m->index, ts,
+							       json_number_value(value)};
 	}
+	return 0;
+}
+
+/* The writing half: every item was judged by ingest_samples_prepare. */
+int ingest_samples(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *p)
+{
+	(void)doc;
+	for (size_t i = 0; i < p->n_items; i++) {
+		const struct ingest_item *it = &p->items[i];
+		if (ingest_store_sample(ctx, it->entity_id, it->kind, it->metric, it->ts, it->value) < 0)
+			return -1;
+	}
+	v->accepted = p->n_items;
 	return 0;
 }

@@ -1,9 +1,12 @@
 /*
- * ingestq: one worker thread owns the ingest SQLite connection. It takes
- * every waiting job at once (bounded by count and bytes), wraps them in one
- * BEGIN IMMEDIATE ... COMMIT, and only after the COMMIT publishes their
- * effects to observers (RRD writer, live hub) and their replies to the
- * service thread. A failed COMMIT turns every 2xx of the group into 503.
+ * ingestq: two stages on two threads, so parsing and storing use both cores.
+ * The preparing thread authenticates each job and does everything that
+ * writes nothing (JSON, schema, catalog and registry checks); the writer
+ * owns the ingest SQLite connection, takes every prepared job at once
+ * (bounded by count and bytes), wraps them in one BEGIN IMMEDIATE ... COMMIT,
+ * and only after the COMMIT publishes their effects to observers (RRD
+ * writer, live hub) and their replies to the service thread. A failed COMMIT
+ * turns every 2xx of the group into 503.
  */
 #include "ingestq.h"
 
@@ -24,21 +27,23 @@
 
 static struct {
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int running, stopping;
-	struct ingest_job *head, **tail;   /* waiting */
+	pthread_cond_t cond, prep_cond;
+	pthread_t thread, prep_thread;
+	int running, stopping, prep_stopped;
+	struct ingest_job *prep, **prep_tail;   /* submitted, waiting to be prepared */
+	struct ingest_job *head, **tail;        /* prepared, waiting for the writer */
 	struct ingest_job *done, **done_tail;
 	size_t depth;
 	struct ingestq_options opt;
-	sqlite3 *db;
-	struct ingest_ctx *ctx;
+	sqlite3 *db, *prep_db;
+	struct ingest_ctx *ctx, *prep_ctx;
 	struct ingest_effects fx;
 	struct { ingestq_observer fn; void *arg; } observers[MAX_OBSERVERS];
 	size_t n_observers;
 } q = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
+	.prep_cond = PTHREAD_COND_INITIALIZER,
 };
 
 void ingestq_add_observer(ingestq_observer fn, void *arg)
@@ -67,18 +72,14 @@ static void run_group(struct ingest_job *group)
 	if (!in_txn)
 		log_limited(&busy_limit, LOG_ERROR, "ingest: cannot begin a transaction: %s", sqlite3_errmsg(q.db));
 	for (struct ingest_job *j = group; j; j = j->next) {
-		struct ingest_source src;
 		if (!in_txn) {
 			j->status = 503;
 			j->reply = error_reply("storage unavailable", "the database is not writable; retry later", &j->reply_len);
-		} else if (ingest_authenticate(q.ctx, j->token, &src) < 0) {
-			j->status = 401;
-			j->reply = error_reply("unauthorized", "missing, unknown or revoked ingest token", &j->reply_len);
 		} else {
-			j->status = ingest_handle(q.ctx, &src, j->kind, j->body, j->len, &q.fx, &j->reply, &j->reply_len);
+			j->status = ingest_commit_prepared(q.ctx, j->prepared, &q.fx, &j->reply, &j->reply_len);
 		}
-		free(j->body);
-		j->body = NULL;
+		ingest_prepared_free(j->prepared);
+		j->prepared = NULL;
 	}
 	if (in_txn && db_commit(q.db) < 0) {
 		db_rollback(q.db);
@@ -102,15 +103,74 @@ static void run_group(struct ingest_job *group)
 		q.observers[i].fn(&q.fx, q.observers[i].arg);
 }
 
+static void finish_locked(struct ingest_job *j)
+{
+	j->next = NULL;
+	*q.done_tail = j;
+	q.done_tail = &j->next;
+	q.depth--;
+}
+
+/* Stage one: authenticate and judge, write nothing. Refusals finish here. */
+static void *preparer(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&q.lock);
+	for (;;) {
+		while (!q.prep && !q.stopping)
+			pthread_cond_wait(&q.prep_cond, &q.lock);
+		if (!q.prep)
+			break;
+		struct ingest_job *j = q.prep;
+		q.prep = j->next;
+		if (!q.prep)
+			q.prep_tail = &q.prep;
+		pthread_mutex_unlock(&q.lock);
+
+		struct ingest_source src;
+		int status = 0;
+		reg_refresh(q.prep_db); /* an import by fpmctl may have changed the tree */
+		if (ingest_authenticate(q.prep_ctx, j->token, &src) < 0) {
+			status = 401;
+			j->reply = error_reply("unauthorized", "missing, unknown or revoked ingest token", &j->reply_len);
+		} else {
+			status = ingest_prepare(q.prep_ctx, &src, j->kind, j->body, j->len, &j->prepared,
+						&j->reply, &j->reply_len);
+		}
+		free(j->body);
+		j->body = NULL;
+
+		pthread_mutex_lock(&q.lock);
+		if (status) {
+			j->status = status;
+			stats_count_request(j->kind, status);
+			finish_locked(j);
+			pthread_mutex_unlock(&q.lock);
+			if (q.opt.wake)
+				q.opt.wake(q.opt.wake_arg);
+			pthread_mutex_lock(&q.lock);
+		} else {
+			j->next = NULL;
+			*q.tail = j;
+			q.tail = &j->next;
+			pthread_cond_signal(&q.cond);
+		}
+	}
+	q.prep_stopped = 1;
+	pthread_cond_signal(&q.cond);
+	pthread_mutex_unlock(&q.lock);
+	return NULL;
+}
+
 static void *worker(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
-		while (!q.head && !q.stopping)
+		while (!q.head && !q.prep_stopped)
 			pthread_cond_wait(&q.cond, &q.lock);
-		if (!q.head && q.stopping)
-			break;
+		if (!q.head)
+			break; /* stopping, and the preparer has handed over everything */
 		/* Take a group: every waiting job up to the caps. */
 		struct ingest_job *group = q.head, *last = q.head;
 		size_t jobs = 1, bytes = last->len;
@@ -144,18 +204,26 @@ int ingestq_start(const struct ingestq_options *opt, char *err, size_t errlen)
 {
 	q.opt = *opt;
 	q.tail = &q.head;
+	q.prep_tail = &q.prep;
 	q.done_tail = &q.done;
+	q.stopping = q.prep_stopped = 0;
 	q.db = db_open(opt->db_path, opt->synchronous_full ? DB_SYNC_FULL : DB_SYNC_NORMAL, err, errlen);
-	if (!q.db)
+	q.prep_db = q.db ? db_open(opt->db_path, DB_SYNC_NORMAL, err, errlen) : NULL; /* reads tokens only */
+	if (!q.db || !q.prep_db)
 		return -1;
 	q.ctx = ingest_ctx_new(q.db);
-	if (opt->clock)
-		ingest_set_clock(q.ctx, opt->clock);
-	if (opt->rrd_last)
-		ingest_set_rrd_last(q.ctx, opt->rrd_last);
+	q.prep_ctx = ingest_ctx_new(q.prep_db);
+	struct ingest_ctx *both[] = {q.ctx, q.prep_ctx};
+	for (int i = 0; i < 2; i++) {
+		if (opt->clock)
+			ingest_set_clock(both[i], opt->clock);
+		if (opt->rrd_last)
+			ingest_set_rrd_last(both[i], opt->rrd_last);
+	}
 	reg_refresh(q.db);
-	if (pthread_create(&q.thread, NULL, worker, NULL) != 0) {
-		snprintf(err, errlen, "cannot start the ingest thread");
+	if (pthread_create(&q.thread, NULL, worker, NULL) != 0 ||
+	    pthread_create(&q.prep_thread, NULL, preparer, NULL) != 0) {
+		snprintf(err, errlen, "cannot start the ingest threads");
 		return -1;
 	}
 	q.running = 1;
@@ -170,10 +238,10 @@ int ingestq_submit(struct ingest_job *job)
 		return -1;
 	}
 	job->next = NULL;
-	*q.tail = job;
-	q.tail = &job->next;
+	*q.prep_tail = job;
+	q.prep_tail = &job->next;
 	q.depth++;
-	pthread_cond_signal(&q.cond);
+	pthread_cond_signal(&q.prep_cond);
 	pthread_mutex_unlock(&q.lock);
 	return 0;
 }
@@ -192,6 +260,7 @@ void ingestq_job_free(struct ingest_job *job)
 {
 	if (!job)
 		return;
+	ingest_prepared_free(job->prepared);
 	free(job->body);
 	free(job->reply);
 	free(job);
@@ -210,9 +279,10 @@ void ingestq_stop(void)
 	if (!q.running)
 		return;
 	pthread_mutex_lock(&q.lock);
-	q.stopping = 1;
-	pthread_cond_signal(&q.cond);
+	q.stopping = 1; /* the preparer drains its queue, then the writer drains its own */
+	pthread_cond_signal(&q.prep_cond);
 	pthread_mutex_unlock(&q.lock);
+	pthread_join(q.prep_thread, NULL);
 	pthread_join(q.thread, NULL);
 	q.running = 0;
 	for (struct ingest_job *j = ingestq_take_done(), *next; j; j = next) {
@@ -220,8 +290,10 @@ void ingestq_stop(void)
 		ingestq_job_free(j);
 	}
 	ingest_ctx_free(q.ctx);
+	ingest_ctx_free(q.prep_ctx);
 	ingest_effects_free(&q.fx);
 	db_close(q.db);
-	q.db = NULL;
-	q.ctx = NULL;
+	db_close(q.prep_db);
+	q.db = q.prep_db = NULL;
+	q.ctx = q.prep_ctx = NULL;
 }

@@ -1,9 +1,10 @@
 /*
- * ingestq: the ingest worker thread and its queues. The lws service thread
- * submits parsed-nothing jobs (raw body + token); the worker authenticates,
- * parses, validates and stores a whole group of jobs in one transaction
- * (group commit: one fsync for many requests), then hands the finished jobs
- * back and wakes the service thread. Replies exist only after COMMIT.
+ * ingestq: the ingest pipeline's two threads and their queues. The lws
+ * service thread submits raw jobs (body + token); the preparing thread
+ * authenticates, parses and judges them (no writes); the writer stores a
+ * whole group of prepared jobs in one transaction (group commit: one fsync
+ * for many requests), then hands the finished jobs back and wakes the
+ * service thread. Replies exist only after COMMIT.
  */
 #ifndef INGESTQ_H
 #define INGESTQ_H
@@ -20,6 +21,7 @@ struct ingest_job {
 	char token[128];
 	char *body;              /* owned by the job */
 	size_t len;
+	struct ingest_prepared *prepared; /* between the two stages */
 	/* filled by the worker */
 	int status;
 	char *reply;

@@ -86,13 +86,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 		} else if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
-			char *setting = argv[++i], *eq = strchr(setting, '=');
-			if (!eq) {
-				fprintf(stderr, "fpmond: -s takes name=value\n");
-				return 2;
-			}
-			*eq = '\0';
-			if (conf_set(setting, eq + 1, err, sizeof err) < 0) {
+			if (conf_set_pair(argv[++i], err, sizeof err) < 0) {
 				fprintf(stderr, "fpmond: %s\n", err);
 				return 2;
 			}

@@ -307,11 +307,9 @@ int main(int argc, char **argv)
 		int rc = 0;
 		if (strcmp(argv[i], "-c") == 0)
 			rc = conf_load_file(argv[i + 1], err, sizeof err);
-		else if (strcmp(argv[i], "-s") == 0 && strchr(argv[i + 1], '=')) {
-			char *eq = strchr(argv[i + 1], '=');
-			*eq = '\0';
-			rc = conf_set(argv[i + 1], eq + 1, err, sizeof err);
-		} else
+		else if (strcmp(argv[i], "-s") == 0)
+			rc = conf_set_pair(argv[i + 1], err, sizeof err);
+		else
 			return usage();
 		if (rc < 0) {
 			fprintf(stderr, "fpmctl: %s\n", err);
