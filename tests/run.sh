@@ -1,10 +1,12 @@
 #!/bin/sh
 # run.sh: the whole suite. Unit tests (cmocka, TAP output), then integration
-# and browser tests (node --test). Prints one closing line "N passed, N failed"
+# tests against the real daemon and browser tests in headless Chromium
+# (node --test). Prints one closing line "N passed, N failed"
 # and exits non-zero when anything failed.
 #   tests/run.sh [BUILD_DIR]          everything
 #   ONLY=unit tests/run.sh            only the cmocka tests
-#   ONLY=integration tests/run.sh     only the node tests
+#   ONLY=integration tests/run.sh     only the node tests against the daemon
+#   ONLY=browser tests/run.sh         only the headless-Chromium tests
 #   VALGRIND=1 tests/run.sh           unit tests under valgrind memcheck
 set -u
 BUILD=${1:-build}
@@ -43,22 +45,29 @@ if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
 	done
 fi
 
-if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
-	if ls tests/integration/*.test.mjs >/dev/null 2>&1; then
-		node --test --test-reporter=tap --test-concurrency=1 tests/integration/ > "$log/node.out" 2>&1
-		ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/node.out" | tail -1)
-		bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/node.out" | tail -1)
-		ok=${ok:-0}
-		bad=${bad:-1}
-		passed=$((passed + ok))
-		failed=$((failed + bad))
-		if [ "$bad" -ne 0 ]; then
-			echo "FAIL node tests:"
-			grep -E '^ *(not ok|# |  ---|  error|  message|  stack|    at )' "$log/node.out" | head -120
-		else
-			echo "ok   node tests: $ok tests"
-		fi
+# node --test over one folder; adds its pass/fail counts.
+node_suite() { # name folder
+	ls "$2"/*.test.mjs >/dev/null 2>&1 || return 0
+	node --test --test-reporter=tap --test-concurrency=1 "$2"/ > "$log/$1.out" 2>&1
+	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/$1.out" | tail -1)
+	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$log/$1.out" | tail -1)
+	ok=${ok:-0}
+	bad=${bad:-1}
+	passed=$((passed + ok))
+	failed=$((failed + bad))
+	if [ "$bad" -ne 0 ]; then
+		echo "FAIL $1 tests:"
+		grep -E '^ *(not ok|# |  ---|  error|  message|  stack|    at )' "$log/$1.out" | head -120
+	else
+		echo "ok   $1 tests: $ok tests"
 	fi
+}
+
+if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
+	node_suite integration tests/integration
+fi
+if [ "${ONLY:-browser}" = browser ] || [ -z "${ONLY:-}" ]; then
+	node_suite browser tests/browser
 fi
 
 rm -rf "$log"
