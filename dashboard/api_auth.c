@@ -101,9 +101,12 @@ int api_logout(struct api_job *job, sqlite3 *db)
 int api_me(struct api_job *job, sqlite3 *db)
 {
 	(void)db;
-	return api_reply_json(job, 200, json_pack("{s:s, s:s, s:s, s:s}", "name", job->who.actor,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s}", "name", job->who.actor,
 		"role", auth_role_name(job->who.role), "scope", job->who.scope,
-		"kind", job->who.session ? "session" : "display"));
+		"kind", job->who.session ? "session" : "display");
+	if (job->who.session) /* the page needs it for changes; it is useless without the HttpOnly cookie */
+		json_object_set_new(o, "csrf", json_string(job->who.csrf));
+	return api_reply_json(job, 200, o);
 }
 
 /* ---- accounts ---- */

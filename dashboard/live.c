@@ -62,6 +62,9 @@ static struct {
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static _Atomic uint64_t last_seq;
+static _Atomic uint64_t live_epoch;
+
+void live_set_epoch(uint64_t epoch) { atomic_store(&live_epoch, epoch); }
 
 int64_t live_now_us(void)
 {
@@ -169,6 +172,8 @@ static struct live_frame *make_frame(const char *topic, json_t *entities, int sn
 	uint64_t seq = snapshot ? L.seq : ++L.seq;
 	json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", snapshot ? "snapshot" : "delta",
 				"topic", topic, "seq", (json_int_t)seq, "at", (json_int_t)time(NULL), "entities", entities);
+	if (snapshot)
+		json_object_set_new(doc, "epoch", json_integer((json_int_t)atomic_load(&live_epoch)));
 	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
 	size_t len = json_dumpb(doc, NULL, 0, flags);
 	struct live_frame *f = xmalloc(sizeof *f + LWS_PRE + len);

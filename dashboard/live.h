@@ -50,6 +50,8 @@ void live_request_snapshot(const char *topic, uint64_t ticket);
 struct live_frame *live_take_frames(void);
 void live_frame_unref(struct live_frame *f);
 uint64_t live_last_seq(void);
+/* The process epoch snapshots carry (set once by the service thread at start). */
+void live_set_epoch(uint64_t epoch);
 int64_t live_now_us(void);
 
 #endif

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #define LIVE_QUEUE        32
@@ -65,6 +66,7 @@ static size_t n_topics, cap_topics;
 static struct live_frame *ring[RING_FRAMES];
 static size_t ring_head, ring_count, ring_bytes;
 static struct lws_context *timer_context;
+static uint64_t epoch;   /* this process's identity in seq space: 48 random bits (exact in JavaScript) */
 static lws_sorted_usec_list_t timer;
 
 size_t live_ws_session_size(void) { return sizeof(struct session); }
@@ -212,11 +214,12 @@ static void ring_push(struct live_frame *f)
 	ring_bytes += f->len;
 }
 
-/* Replay deltas of `t` after `since`, if the ring holds all of them. */
-static int resume(struct session *s, struct topic *t, uint64_t since)
+/* Replay deltas of `t` after `since`, if the ring holds all of them. A
+ * `since` from another process (a restart) means nothing here: snapshot. */
+static int resume(struct session *s, struct topic *t, uint64_t since, uint64_t their_epoch)
 {
 	uint64_t oldest = ring_count ? ring[ring_head]->seq : live_last_seq() + 1;
-	if (!since || t->covered_since > since || oldest > since + 1)
+	if (!since || their_epoch != epoch || since > live_last_seq() || t->covered_since > since || oldest > since + 1)
 		return 0;
 	for (size_t i = 0; i < ring_count; i++) {
 		struct live_frame *f = ring[(ring_head + i) % RING_FRAMES];
@@ -253,10 +256,12 @@ static int topic_in_scope(const struct session *s, const char *topic)
 static void subscribe(struct session *s, json_t *msg)
 {
 	json_t *list = json_object_get(msg, "topics"), *since_v = json_object_get(msg, "since");
-	if (!json_is_array(list) || (since_v && !json_is_integer(since_v))) {
-		send_error(s, "subscribe needs topics (an array) and optionally since (an integer)");
+	json_t *epoch_v = json_object_get(msg, "epoch");
+	if (!json_is_array(list) || (since_v && !json_is_integer(since_v)) || (epoch_v && !json_is_integer(epoch_v))) {
+		send_error(s, "subscribe needs topics (an array) and optionally since and epoch (integers)");
 		return;
 	}
+	uint64_t their_epoch = epoch_v ? (uint64_t)json_integer_value(epoch_v) : 0;
 	uint64_t since = since_v && json_integer_value(since_v) > 0 ? (uint64_t)json_integer_value(since_v) : 0;
 	size_t i;
 	json_t *item;
@@ -282,7 +287,7 @@ static void subscribe(struct session *s, json_t *msg)
 			s->topics[s->n_topics++] = t;
 			topic_add(t, s);
 		}
-		if (!resume(s, t, since))
+		if (!resume(s, t, since, their_epoch))
 			live_request_snapshot(name, s->ticket);
 	}
 }
@@ -315,8 +320,8 @@ static void on_message(struct session *s, const char *text, size_t len)
 		unsubscribe(s, msg);
 	else if (strcmp(type, "ping") == 0) {
 		char pong[96];
-		snprintf(pong, sizeof pong, "{\"type\":\"pong\",\"seq\":%llu,\"at\":%lld}",
-			 (unsigned long long)live_last_seq(), (long long)time(NULL));
+		snprintf(pong, sizeof pong, "{\"type\":\"pong\",\"seq\":%llu,\"epoch\":%llu,\"at\":%lld}",
+			 (unsigned long long)live_last_seq(), (unsigned long long)epoch, (long long)time(NULL));
 		enqueue_text(s, pong);
 	} else
 		send_error(s, "unknown type: use subscribe, unsubscribe or ping");
@@ -445,8 +450,8 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 			drop(s, "no heartbeat: send {\"type\":\"ping\"} at least every 30 s");
 		else if (now - s->last_tx >= HEARTBEAT_S) {
 			char ping[96];
-			snprintf(ping, sizeof ping, "{\"type\":\"ping\",\"seq\":%llu,\"at\":%lld}",
-				 (unsigned long long)live_last_seq(), (long long)now);
+			snprintf(ping, sizeof ping, "{\"type\":\"ping\",\"seq\":%llu,\"epoch\":%llu,\"at\":%lld}",
+				 (unsigned long long)live_last_seq(), (unsigned long long)epoch, (long long)now);
 			enqueue_text(s, ping);
 			s->last_tx = now;
 		}
@@ -465,9 +470,16 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	lws_sul_schedule(timer_context, 0, &timer, on_timer, 5 * LWS_US_PER_SEC);
 }
 
+uint64_t live_ws_epoch(void) { return epoch; }
+
 void live_ws_start_timer(struct lws_context *context)
 {
 	timer_context = context;
+	if (getrandom(&epoch, sizeof epoch, 0) != (ssize_t)sizeof epoch)
+		epoch = (uint64_t)time(NULL);
+	epoch &= (1ULL << 48) - 1;
+	if (!epoch)
+		epoch = 1;
 	lws_sul_schedule(context, 0, &timer, on_timer, 5 * LWS_US_PER_SEC);
 }
 

@@ -20,5 +20,7 @@ void live_ws_collect(void);
 void live_ws_start_timer(struct lws_context *context);
 void live_ws_shutdown(void);
 int live_ws_clients(void);
+/* This process's epoch: snapshots, pings and pongs carry it; `since` must come with it. */
+uint64_t live_ws_epoch(void);
 
 #endif

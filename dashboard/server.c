@@ -260,6 +260,7 @@ int server_start(char *err, size_t errlen)
 		return -1;
 	}
 	live_ws_start_timer(context);
+	live_set_epoch(live_ws_epoch());
 	return 0;
 }
 

@@ -200,9 +200,13 @@ export class LiveClient {
 		clearTimeout(this.timers.handshake);
 		const newest = Math.max(0, ...this.seq.values());
 		if (newest > serverSeq) this.newServer(); // seq went backwards (a restarted server), or unknown
+		if (this.serverEpoch !== undefined && this.seenEpoch !== undefined && this.serverEpoch !== this.seenEpoch)
+			this.newServer(); // the server says it is another process: old seqs mean nothing there
+		this.seenEpoch = this.serverEpoch;
 		for (const t of this.topics) {
 			const since = this.seq.get(t);
-			this.send(since ? { type: 'subscribe', topics: [t], since } : { type: 'subscribe', topics: [t] });
+			this.send(since ? { type: 'subscribe', topics: [t], since, epoch: this.serverEpoch }
+					: { type: 'subscribe', topics: [t] });
 		}
 		this.setState('live');
 		// Only a connection that stays up resets the back-off.
@@ -221,6 +225,7 @@ export class LiveClient {
 			return;
 		}
 		if (typeof msg.at === 'number') this.lastAt = msg.at;
+		if (typeof msg.epoch === 'number') this.serverEpoch = msg.epoch;
 		switch (msg.type) {
 		case 'pong':
 		case 'ping':
