@@ -25,6 +25,7 @@
 
 #define GRACE_S         10    /* wait for stragglers of a step before writing it */
 #define MAX_BACKFILL    2016  /* after a long outage, hold values for a week at most */
+#define NEW_BACKFILL    4032  /* a new file starts at its oldest sample, 14 days back at most */
 #define CHUNK_STEPS     48    /* steps summed into region accumulators at a time */
 
 static struct {
@@ -461,13 +462,26 @@ static long cycle(int64_t T)
 	for (size_t i = 0; i < w.n_files; i++) {
 		struct rrdw_file *f = &w.files[i];
 		rrdw_sort_changes(f);
-		if (!f->last_ts)
-			f->last_ts = floor_ts; /* a new file starts with this cycle */
-		else if (f->last_ts < T - MAX_BACKFILL * RRDFILE_STEP)
+		if (!f->last_ts && f->layout == CAT_REGION)
+			continue; /* after the leaves: a new region file starts with its oldest leaf */
+		if (!f->last_ts) {
+			/* A new file starts at its oldest pending sample (history sent with a
+			 * county's first data), at most 14 days back, else with this cycle. */
+			int64_t start = floor_ts;
+			if (f->n_changes && f->changes[0].ts <= floor_ts)
+				start = (f->changes[0].ts - 1) / RRDFILE_STEP * RRDFILE_STEP;
+			if (start < T - NEW_BACKFILL * RRDFILE_STEP)
+				start = T - NEW_BACKFILL * RRDFILE_STEP;
+			f->last_ts = 0;
+			advance_locked(f, start); /* older samples fold into the first row's held values */
+		} else if (f->last_ts < T - MAX_BACKFILL * RRDFILE_STEP)
 			advance_locked(f, T - MAX_BACKFILL * RRDFILE_STEP); /* leave a gap, not a year of copies */
 		if (f->last_ts < window)
 			window = f->last_ts;
 	}
+	for (size_t i = 0; i < w.n_files; i++)
+		if (!w.files[i].last_ts)
+			w.files[i].last_ts = window < floor_ts ? window : floor_ts;
 	size_t n_files = w.n_files, n_leaves = 0, n_regions = 0;
 	/* Indexes are stable (the table only grows), the array may move: copy the plan of work. */
 	size_t *leaves = xmalloc((n_files + 1) * sizeof *leaves), *regions = xmalloc((n_files + 1) * sizeof *regions);

@@ -172,12 +172,33 @@ static void test_restart_replays_unwritten_samples(void **state)
 	assert_int_equal(rrdw_pending(entity_id(TEST_VILLAGE4), T0 + 12 * RRDFILE_STEP, ts, values, 4, &n_ds), 0);
 }
 
+static void test_new_entity_keeps_its_recent_history(void **state)
+{
+	(void)state;
+	/* A village added later whose first report carries the last hours. */
+	assert_int_equal(db_exec(env.db,
+		"INSERT INTO entity(kind, key, created) VALUES ('village', '610824100203', 0);"
+		"INSERT INTO region SELECT id, key, '610824100000', '新村', NULL, 0 FROM entity WHERE key = '610824100203';"
+		"UPDATE meta SET value = value + 1 WHERE key = 'registry_version';"), 0);
+	reg_refresh(env.db);
+	int64_t now_step = T0 + 24 * RRDFILE_STEP;
+	sample("610824100203", "poor_hh", now_step - 36 * RRDFILE_STEP + 10, 7, 1); /* 3 hours back */
+	sample("610824100203", "poor_hh", now_step - 12 * RRDFILE_STEP + 10, 8, 1);
+	clock_now = now_step + 20;
+	rrdw_flush_now();
+	assert_true(value_at("610824100203", "poor_hh", now_step - 35 * RRDFILE_STEP) == 7);
+	assert_true(value_at("610824100203", "poor_hh", now_step - 11 * RRDFILE_STEP) == 8);
+	/* Its township's file was older: it gets the new village from this cycle's rows on. */
+	assert_true(value_at(TEST_TOWN_A, "poor_hh", now_step) == 12 + 20 + 8);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sample_and_hold_and_rollups),
 		cmocka_unit_test(test_late_and_pending),
 		cmocka_unit_test(test_restart_replays_unwritten_samples),
+		cmocka_unit_test(test_new_entity_keeps_its_recent_history),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
