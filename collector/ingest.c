@@ -7,6 +7,7 @@
  */
 #include "ingest_int.h"
 
+#include "auth.h"
 #include "catalog.h"
 #include "conf.h"
 #include "db.h"
@@ -432,7 +433,7 @@ int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum
 	*out = NULL;
 	*reply = NULL;
 	if (!(src->kinds & (1u << kind))) {
-		*reply = error_body("forbidden", NULL, "this token may not send this kind of data", reply_len);
+		*reply = error_body("forbidden", NULL, "this token or account may not send this kind of data", reply_len);
 		return 403;
 	}
 	json_error_t jerr;
@@ -508,6 +509,12 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 	}
 	reg_release(ctx->reg);
 	ctx->reg = NULL;
+	if (status == 200 && p->src.id < 0) { /* a person changed project data: on the record */
+		char action[40], detail[64];
+		snprintf(action, sizeof action, "ingest.%s", kinds[p->kind].name);
+		snprintf(detail, sizeof detail, "accepted=%zu rejected=%zu", p->v.accepted, p->v.rejected);
+		auth_audit(ctx->db, p->src.name, action, p->batch_id, detail, p->src.peer, p->now);
+	}
 	if (status == 200) {
 		db_exec(ctx->db, "RELEASE request");
 	} else {

@@ -24,12 +24,14 @@ enum ingest_kind {
 	ING_KINDS
 };
 
-/* A data source, as found from its token. */
+/* A data source, as found from its token; or a person (id = -account id)
+ * reporting progress or milestones from the dashboard with a session. */
 struct ingest_source {
 	int64_t id;
 	char name[64];
 	char scope[13];   /* division-code prefix it may write to; "" = anywhere */
 	unsigned kinds;   /* bit per enum ingest_kind */
+	char peer[48];    /* people (id < 0): where from, for the audit log */
 };
 
 /* One stored sample, as the RRD writer and the live hub need it. */

@@ -31,7 +31,8 @@ static void refuse(struct ingest_http *req, struct http_reply *reply, int status
 	http_reply_error(reply, req->wsi, status, error, reason);
 }
 
-int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path)
+int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path,
+		      const struct ingest_source *person)
 {
 	memset(req, 0, sizeof *req);
 	req->wsi = wsi;
@@ -40,13 +41,18 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 		return 0;
 	}
 	char auth[160] = "";
-	if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) >= (int)sizeof auth ||
-	    lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
-	    strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) >= sizeof req->token) {
-		refuse(req, reply, 401, "unauthorized", "send the ingest token as 'Authorization: Bearer <token>'");
+	int has_bearer = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0;
+	if (!has_bearer && person) {
+		req->has_person = 1;
+		req->person = *person;
+	} else if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) >= (int)sizeof auth ||
+		   lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) <= 0 ||
+		   strncasecmp(auth, "Bearer ", 7) != 0 || strlen(auth + 7) >= sizeof req->token) {
+		refuse(req, reply, 401, "unauthorized", "send the ingest token as 'Authorization: Bearer <token>' (operators in the dashboard: their session with X-CSRF-Token)");
 		return 0;
+	} else {
+		memcpy(req->token, auth + 7, strlen(auth + 7) + 1);
 	}
-	memcpy(req->token, auth + 7, strlen(auth + 7) + 1);
 	char clen[32] = "";
 	if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
 		long long n = strtoll(clen, NULL, 10);
@@ -59,9 +65,8 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 	} else {
 		/* lws 4.1.6 neither de-chunks a request body nor ever completes one
 		 * sent without a length: refuse at once instead of leaving the client
-		 * waiting for a reply that never comes. The body's framing is
-		 * unknown, so the client must not reuse the connection. */
-		http_reply_add_header(reply, "Connection", "close");
+		 * waiting for a reply that never comes (refuse() closes the
+		 * connection: the body's framing is unknown). */
 		refuse(req, reply, 411, "length required", "send the body with a Content-Length header");
 		return 0;
 	}
@@ -70,8 +75,8 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 
 void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const void *in, size_t len)
 {
-	if (req->refused)
-		return; /* keep reading and discarding until the body ends */
+	if (req->refused || len == 0)
+		return; /* keep reading and discarding until the body ends; lws may pass (NULL, 0) */
 	if (req->len + len > (size_t)conf.max_body_bytes) {
 		refuse(req, reply, 413, "payload too large", "the body exceeds max_body_bytes; split the batch");
 		return;
@@ -99,6 +104,8 @@ void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 	job->id = next_ticket++;
 	job->kind = req->kind;
 	memcpy(job->token, req->token, sizeof job->token);
+	job->has_person = req->has_person;
+	job->person = req->person;
 	job->body = req->body;
 	job->len = req->len;
 	req->body = NULL;

@@ -21,11 +21,16 @@ struct ingest_http {
 	char *body;
 	size_t len, cap;
 	int refused;                      /* a reply was already decided (413, 401...) */
+	int has_person;
+	struct ingest_source person;
 	int body_done;                    /* the whole body was received */
 };
 
-/* On LWS_CALLBACK_HTTP for a POST under /api/v1/ingest/. 0 ok, -1 hang up. */
-int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path);
+/* On LWS_CALLBACK_HTTP for a POST under /api/v1/ingest/. 0 ok, -1 hang up.
+ * `person`: the caller's operator session (CSRF already checked), used when
+ * no bearer token is sent; NULL when there is none. */
+int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path,
+		      const struct ingest_source *person);
 void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const void *in, size_t len);
 void ingest_http_complete(struct ingest_http *req, struct http_reply *reply);
 /* On LWS_CALLBACK_EVENT_WAIT_CANCELLED: hand finished jobs to their requests.

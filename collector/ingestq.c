@@ -130,7 +130,11 @@ static void *preparer(void *arg)
 		struct ingest_source src;
 		int status = 0;
 		reg_refresh(q.prep_db); /* an import by fpmctl may have changed the tree */
-		if (ingest_authenticate(q.prep_ctx, j->token, &src) < 0) {
+		if (j->has_person) {
+			src = j->person;
+			status = ingest_prepare(q.prep_ctx, &src, j->kind, j->body, j->len, &j->prepared,
+						&j->reply, &j->reply_len);
+		} else if (ingest_authenticate(q.prep_ctx, j->token, &src) < 0) {
 			status = 401;
 			j->reply = error_reply("unauthorized", "missing, unknown or revoked ingest token", &j->reply_len);
 		} else {

@@ -19,6 +19,8 @@ struct ingest_job {
 	uint64_t id;             /* the waiting HTTP request's ticket */
 	enum ingest_kind kind;
 	char token[128];
+	int has_person;          /* authenticated by a session instead of a token */
+	struct ingest_source person;
 	char *body;              /* owned by the job */
 	size_t len;
 	struct ingest_prepared *prepared; /* between the two stages */

@@ -7,6 +7,7 @@
  */
 #include "server.h"
 
+#include "access.h"
 #include "api_http.h"
 #include "conf.h"
 #include "httpreply.h"
@@ -70,7 +71,20 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 			http_reply_error(&s->reply, wsi, 405, "method not allowed", "ingest endpoints take POST");
 			return 0;
 		}
-		return ingest_http_begin(&s->ingest, &s->reply, wsi, path);
+		/* An operator may report progress and milestones from the dashboard with a session. */
+		struct auth_principal who;
+		struct ingest_source person;
+		int as_person = access_principal(wsi, &who) == 0 && who.session && auth_allows(&who, AUTH_OPERATOR) &&
+				access_csrf_ok(wsi, &who);
+		if (as_person) {
+			memset(&person, 0, sizeof person);
+			person.id = -who.user_id;
+			snprintf(person.name, sizeof person.name, "%.63s", who.actor);
+			snprintf(person.scope, sizeof person.scope, "%s", who.scope);
+			person.kinds = (1u << ING_PROGRESS) | (1u << ING_MILESTONES);
+			access_peer(wsi, person.peer, sizeof person.peer);
+		}
+		return ingest_http_begin(&s->ingest, &s->reply, wsi, path, as_person ? &person : NULL);
 	}
 	s->route = ROUTE_API;
 	if (api_http_begin(&s->api, &s->reply, wsi, path, is_post(wsi)))
