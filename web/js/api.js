@@ -101,14 +101,17 @@ export async function getJSON(path, query = {}, { signal, timeoutMs = 20000 } = 
 
 /**
  * POST to an ingest endpoint (kind: samples | progress | milestones | …)
- * with the operator's token. Resolves { status, body } for 2xx and 4xx with a
+ * with an ingest token, or with the operator's session when none is given. Resolves { status, body } for 2xx and 4xx with a
  * JSON verdict (the caller shows field/reason errors); throws on network
  * failure.
  */
 export async function postIngest(kind, body, operatorToken) {
+	// Without a typed token, a logged-in operator's session (cookie + CSRF) is used.
+	const extra = operatorToken ? { 'Content-Type': 'application/json', Authorization: `Bearer ${operatorToken}` }
+		: { 'Content-Type': 'application/json' };
 	const res = await fetch(`/api/v1/ingest/${kind}`, {
 		method: 'POST',
-		headers: headers({ 'Content-Type': 'application/json', Authorization: `Bearer ${operatorToken}` }),
+		headers: headers(extra, !operatorToken),
 		body: JSON.stringify(body),
 		cache: 'no-store',
 	});

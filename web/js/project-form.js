@@ -11,7 +11,8 @@
 // next to the field they name.
 //
 // WAITS ON THE SERVER (issue 5): once users log in, the session cookie will
-// replace the typed token; the token field then becomes optional.
+// replace the typed token: the server accepts an operator's session (with
+// its CSRF token), so the token field is needed only without a login.
 
 import * as api from './api.js';
 import { t, stageLabel, STAGE_KEYS } from './i18n.js';
@@ -141,7 +142,7 @@ export function initForms(ctx) {
 
 	async function send(form, kind, listName, payloadItem) {
 		const token = tokenInput.value.trim();
-		if (!token) {
+		if (!token && !api.csrf()) { /* neither a token nor a logged-in session */
 			setError(document.getElementById('f-token'), t('v_token'));
 			tokenInput.focus();
 			return;
