@@ -257,12 +257,18 @@ export function watchErrors(page) {
 	return errors;
 }
 
-/** Screenshot to tests/artifacts/<name>.png and docs/screenshots/<name>.png. */
+/**
+ * Screenshot to tests/artifacts/<name>.png (every run), and to
+ * docs/screenshots/<name>.png when UPDATE_SCREENSHOTS=1 (so a test run leaves
+ * the tree clean; refresh the documented ones on purpose).
+ */
 export async function screenshot(page, name) {
 	mkdirSync(ARTIFACTS, { recursive: true });
-	mkdirSync(SCREENSHOTS, { recursive: true });
 	const file = path.join(ARTIFACTS, `${name}.png`);
 	await page.screenshot({ path: file });
-	if (!process.env.NO_DOC_SCREENSHOTS) copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
+	if (process.env.UPDATE_SCREENSHOTS === '1') {
+		mkdirSync(SCREENSHOTS, { recursive: true });
+		copyFileSync(file, path.join(SCREENSHOTS, `${name}.png`));
+	}
 	return file;
 }
