@@ -323,6 +323,11 @@ int ingest_flush_accum(struct ingest_ctx *ctx)
 		value += a->delta;
 		if (value < 0) /* never below zero, whatever order results arrive in */
 			value = 0;
+		/* A new total is news now: a bank result for yesterday must still move
+		 * today's chart, so it goes after the file's last written row. */
+		int64_t written = ctx->rrd_last ? ctx->rrd_last(a->entity_id) : 0;
+		if (ts <= written)
+			ts = written + 1;
 		rc = ingest_store_sample(ctx, a->entity_id, a->kind, a->metric, ts, value);
 	}
 	ctx->n_accum = 0;

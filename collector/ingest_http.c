@@ -93,6 +93,8 @@ void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const v
 
 void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 {
+	if (req->body_done)
+		return; /* lws 4.1.6 can report the completion again (pipelined requests): once is enough */
 	req->body_done = 1;
 	if (req->refused)
 		return;

@@ -248,7 +248,8 @@ static void advance_locked(struct rrdw_file *f, int64_t to)
 			f->last_report_ts = f->changes[used].ts;
 		used++;
 	}
-	memmove(f->changes, f->changes + used, (f->n_changes - used) * sizeof *f->changes);
+	if (used && f->n_changes > used)
+		memmove(f->changes, f->changes + used, (f->n_changes - used) * sizeof *f->changes);
 	f->n_changes -= used;
 	if (to > f->last_ts)
 		f->last_ts = to;

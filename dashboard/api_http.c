@@ -112,6 +112,8 @@ void api_http_body(struct api_http *req, struct http_reply *reply, const void *i
 
 void api_http_complete(struct api_http *req, struct http_reply *reply)
 {
+	if (req->body_done)
+		return; /* reported again by lws for pipelined requests */
 	req->body_done = 1;
 	if (!req->refused && req->job)
 		submit(req, reply);

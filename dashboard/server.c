@@ -30,6 +30,7 @@ enum route { ROUTE_NONE, ROUTE_INGEST, ROUTE_API, ROUTE_STATIC };
 /* Per-connection state of the HTTP protocol. */
 struct http_session {
 	enum route route;
+	int completed_body;              /* BODY_COMPLETION seen for the current request */
 	struct ingest_http ingest;
 	struct api_http api;
 	struct http_reply reply;
@@ -62,8 +63,15 @@ static int is_post(struct lws *wsi)
 static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 {
 	stats_add(&stats.http_requests, 1);
+	/* A pipelined request while the previous one still waits for a worker (or
+	 * for its reply to go out): we answer in order or not at all, so hang up. */
+	if (s->ingest.ticket || s->api.ticket || s->reply.status) {
+		log_warn_rl("http: closing a connection that sent a request before its previous reply");
+		return -1;
+	}
 	http_reply_reset(&s->reply);
 	s->route = ROUTE_NONE;
+	s->completed_body = 0;
 	if (strncmp(path, "/api/v1/ingest/", 15) == 0) {
 		s->route = ROUTE_INGEST;
 		if (!is_post(wsi)) {
@@ -90,6 +98,7 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 	if (api_http_begin(&s->api, &s->reply, wsi, path, is_post(wsi)))
 		return 0;
 	if (is_post(wsi)) {
+		http_reply_close_after(&s->reply); /* its body is not read */
 		http_reply_error(&s->reply, wsi, 404, "not found", "no such endpoint");
 		return 0;
 	}
@@ -131,6 +140,13 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 			api_http_body(&s->api, &s->reply, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		/* lws 4.1.6 repeats this callback, without end and without polling for
+		 * WRITEABLE, when more pipelined bytes wait behind a body whose reply is
+		 * not written yet: a repeat means that state, so hang up (a client
+		 * re-sends; ingest re-sends are idempotent by batch_id). */
+		if (s->completed_body)
+			return -1;
+		s->completed_body = 1;
 		if (s->route == ROUTE_INGEST)
 			ingest_http_complete(&s->ingest, &s->reply);
 		else if (s->route == ROUTE_API)
@@ -141,11 +157,9 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
 		return lws_http_transaction_completed(wsi) ? -1 : 0;
 	case LWS_CALLBACK_CLOSED_HTTP:
-		if (s) {
-			if (s->route == ROUTE_INGEST)
-				ingest_http_closed(&s->ingest);
-			if (s->route == ROUTE_API)
-				api_http_closed(&s->api);
+		if (s) { /* both, whatever the last route: an earlier request may still be waiting */
+			ingest_http_closed(&s->ingest);
+			api_http_closed(&s->api);
 			http_reply_reset(&s->reply);
 		}
 		break;
