@@ -39,4 +39,11 @@ int api_admin_token_create(struct api_job *job, sqlite3 *db);
 int api_admin_token_revoke(struct api_job *job, sqlite3 *db);
 int api_admin_audit(struct api_job *job, sqlite3 *db);
 
+/* Alerts: lists, one alert with its history, history, people's actions (api_alerts.c). */
+int api_alerts(struct api_job *job, sqlite3 *db);
+int api_alert(struct api_job *job, sqlite3 *db);
+int api_alert_history(struct api_job *job, sqlite3 *db);
+int api_alert_action(struct api_job *job, sqlite3 *db);
+int api_alert_ack_group(struct api_job *job, sqlite3 *db);
+
 #endif

@@ -193,6 +193,11 @@ const struct api_route_def *api_route_find(int post, const char *path)
 		{1, "/api/v1/admin/tokens", 0, api_admin_token_create, AUTH_ADMIN},
 		{1, "/api/v1/admin/tokens/", 1, api_admin_token_revoke, AUTH_ADMIN},
 		{0, "/api/v1/admin/audit", 0, api_admin_audit, AUTH_ADMIN},
+		{0, "/api/v1/alerts", 0, api_alerts, AUTH_VIEWER},
+		{0, "/api/v1/alerts/history", 0, api_alert_history, AUTH_VIEWER},
+		{0, "/api/v1/alerts/", 1, api_alert, AUTH_VIEWER},
+		{1, "/api/v1/alerts/ack-group", 0, api_alert_ack_group, AUTH_OPERATOR},
+		{1, "/api/v1/alerts/", 1, api_alert_action, AUTH_OPERATOR},
 	};
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		const struct api_route_def *r = &routes[i];

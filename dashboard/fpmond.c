@@ -4,6 +4,7 @@
  * and the RRD writer, and serves HTTP/WebSocket on the main thread until
  * SIGTERM or SIGINT, which only set a flag: the loop then drains and exits.
  */
+#include "alert.h"
 #include "apiq.h"
 #include "auth.h"
 #include "catalog.h"
@@ -12,6 +13,7 @@
 #include "demo.h"
 #include "ingestq.h"
 #include "live.h"
+#include "notify.h"
 #include "log.h"
 #include "registry.h"
 #include "rrdw.h"
@@ -155,8 +157,39 @@ int main(int argc, char **argv)
 		log_error("live: %s", err);
 		return 1;
 	}
+	struct alert_options aopt;
+	alert_options_default(&aopt);
+	aopt.db_path = db_path;
+	aopt.eval_interval_s = conf.alert_eval_interval_s;
+	aopt.escalate_after_s = conf.alert_escalate_after_s;
+	aopt.resolved_keep_s = conf.alert_resolved_keep_s;
+	aopt.batch_overdue_hours = conf.alert_batch_overdue_hours;
+	aopt.batch_critical_hours = conf.alert_batch_critical_hours;
+	aopt.batch_critical_fen = conf.alert_batch_critical_fen;
+	aopt.failed_reissue_days = conf.alert_failed_reissue_days;
+	aopt.alloc_days = conf.alert_alloc_days;
+	aopt.alloc_critical_days = conf.alert_alloc_critical_days;
+	aopt.idle_days = conf.alert_idle_days;
+	aopt.idle_serious_days = conf.alert_idle_serious_days;
+	aopt.spi_warning_permille = conf.alert_spi_warning_permille;
+	aopt.spi_critical_permille = conf.alert_spi_critical_permille;
+	aopt.spi_clear_permille = conf.alert_spi_clear_permille;
+	aopt.spi_critical_clear_permille = conf.alert_spi_critical_clear_permille;
+	aopt.spi_min_planned_pct = conf.alert_spi_min_planned_pct;
+	aopt.stalled_days = conf.alert_stalled_days;
+	aopt.project_silent_days = conf.alert_project_silent_days;
+	aopt.milestone_critical_days = conf.alert_milestone_critical_days;
+	aopt.village_silent_days = conf.alert_village_silent_days;
+	aopt.township_silent_pct = conf.alert_township_silent_pct;
+	aopt.township_min_villages = conf.alert_township_min_villages;
+	alert_add_listener(live_alert_transition, NULL);
+	if (notify_start(err, sizeof err) < 0 || alert_engine_start(&aopt, err, sizeof err) < 0) {
+		log_error("alerts: %s", err);
+		return 1;
+	}
 	ingestq_add_observer(rrdw_observe, NULL); /* first: live frames read the writer's state */
 	ingestq_add_observer(live_observe, NULL);
+	ingestq_add_observer(alert_observe, NULL);
 	server_on_wake(on_wake);
 	struct ingestq_options qopt = {
 		.db_path = db_path,
@@ -179,6 +212,7 @@ int main(int argc, char **argv)
 	log_info("shutting down");
 	apiq_stop();
 	ingestq_stop();
+	alert_engine_stop();
 	live_stop();
 	rrdw_stop();
 	server_destroy();

@@ -9,6 +9,7 @@
  */
 #include "live.h"
 
+#include "alert.h"
 #include "catalog.h"
 #include "log.h"
 #include "registry.h"
@@ -29,6 +30,7 @@ struct command {
 	char topic[LIVE_TOPIC_MAX];
 	int watch;            /* 1 watch, 0 unwatch, -1 snapshot request */
 	uint64_t ticket;
+	char scope[13];       /* snapshot requests: the asker's region scope */
 };
 
 struct watched {
@@ -166,15 +168,21 @@ static json_t *entity_json(int32_t at, int64_t until)
 	return json_pack("{s:s?, s:s, s:o}", "name", e->name, "kind", reg_kind_name(e->kind), "values", v);
 }
 
-static struct live_frame *make_frame(const char *topic, json_t *entities, int snapshot, uint64_t ticket,
-				     int64_t made_us)
+/*
+ * Number, serialise and queue one frame. The sequence number is taken under
+ * the outbox lock, so frames leave in seq order even when alert transitions
+ * (engine or API threads) and deltas (this thread) are built at once.
+ * Takes doc; `region` scopes alert frames to their receivers.
+ */
+static void publish(json_t *doc, const char *topic, int snapshot, uint64_t ticket, int64_t made_us,
+		    const char *region)
 {
+	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
+	pthread_mutex_lock(&L.lock);
 	uint64_t seq = snapshot ? L.seq : ++L.seq;
-	json_t *doc = json_pack("{s:s, s:s, s:I, s:I, s:o}", "type", snapshot ? "snapshot" : "delta",
-				"topic", topic, "seq", (json_int_t)seq, "at", (json_int_t)time(NULL), "entities", entities);
+	json_object_set_new(doc, "seq", json_integer((json_int_t)seq));
 	if (snapshot)
 		json_object_set_new(doc, "epoch", json_integer((json_int_t)atomic_load(&live_epoch)));
-	size_t flags = JSON_COMPACT | JSON_REAL_PRECISION(12);
 	size_t len = json_dumpb(doc, NULL, 0, flags);
 	struct live_frame *f = xmalloc(sizeof *f + LWS_PRE + len);
 	memset(f, 0, sizeof *f);
@@ -184,9 +192,20 @@ static struct live_frame *make_frame(const char *topic, json_t *entities, int sn
 	f->for_ticket = ticket;
 	f->made_us = made_us;
 	snprintf(f->topic, sizeof f->topic, "%s", topic);
+	snprintf(f->region, sizeof f->region, "%s", region ? region : "");
 	f->len = json_dumpb(doc, (char *)f->buf + LWS_PRE, len, flags);
+	*L.out_tail = f;
+	L.out_tail = &f->next;
+	if (!snapshot)
+		atomic_store(&last_seq, seq);
+	pthread_mutex_unlock(&L.lock);
 	json_decref(doc);
-	return f;
+}
+
+static json_t *frame_doc(const char *topic, int snapshot)
+{
+	return json_pack("{s:s, s:s, s:I}", "type", snapshot ? "snapshot" : "delta", "topic", topic,
+			 "at", (json_int_t)time(NULL));
 }
 
 void live_frame_unref(struct live_frame *f)
@@ -195,25 +214,23 @@ void live_frame_unref(struct live_frame *f)
 		free(f);
 }
 
-static void emit(struct live_frame *f)
-{
-	pthread_mutex_lock(&L.lock);
-	f->next = NULL;
-	*L.out_tail = f;
-	L.out_tail = &f->next;
-	pthread_mutex_unlock(&L.lock);
-	if (!f->snapshot)
-		atomic_store(&last_seq, f->seq);
-}
-
 static int64_t current_step_end(void)
 {
 	int64_t now = (int64_t)time(NULL);
 	return (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP;
 }
 
-static void snapshot(const char *topic, uint64_t ticket)
+static void snapshot(const char *topic, uint64_t ticket, const char *scope)
 {
+	json_t *doc = frame_doc(topic, 1);
+	if (strcmp(topic, "alerts") == 0) { /* from the alert engine's memory, inside the asker's scope */
+		char *list = alert_snapshot_json(scope);
+		json_t *alerts = list ? json_loads(list, 0, NULL) : NULL;
+		free(list);
+		json_object_set_new(doc, "alerts", alerts ? alerts : json_array());
+		publish(doc, topic, 1, ticket, live_now_us(), NULL);
+		return;
+	}
 	const char *colon = strchr(topic, ':');
 	int32_t at = colon && L.reg ? reg_find(L.reg, colon + 1) : -1;
 	json_t *entities = json_object();
@@ -223,7 +240,8 @@ static void snapshot(const char *topic, uint64_t ticket)
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
 			json_object_set_new(entities, L.reg->e[c].key, entity_json(c, until));
 	}
-	emit(make_frame(topic, entities, 1, ticket, live_now_us()));
+	json_object_set_new(doc, "entities", entities);
+	publish(doc, topic, 1, ticket, live_now_us(), NULL);
 }
 
 static void run_commands(struct command *cmds)
@@ -231,7 +249,7 @@ static void run_commands(struct command *cmds)
 	while (cmds) {
 		struct command *next = cmds->next;
 		if (cmds->watch == -1) {
-			snapshot(cmds->topic, cmds->ticket);
+			snapshot(cmds->topic, cmds->ticket, cmds->scope);
 		} else if (cmds->watch == 1) {
 			if (L.n_watched == L.cap_watched) {
 				L.cap_watched = L.cap_watched ? L.cap_watched * 2 : 16;
@@ -275,7 +293,9 @@ static void deltas(const int64_t *dirty, size_t n_dirty, int64_t made_us)
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
 			if (L.mark[c])
 				json_object_set_new(entities, L.reg->e[c].key, entity_json(c, until));
-		emit(make_frame(L.watched[t].topic, entities, 0, 0, made_us));
+		json_t *doc = frame_doc(L.watched[t].topic, 0);
+		json_object_set_new(doc, "entities", entities);
+		publish(doc, L.watched[t].topic, 0, 0, made_us, NULL);
 	}
 }
 
@@ -349,10 +369,11 @@ void live_observe(const struct ingest_effects *fx, void *arg)
 	pthread_mutex_unlock(&L.lock);
 }
 
-static void command(const char *topic, int watch, uint64_t ticket)
+static void command(const char *topic, int watch, uint64_t ticket, const char *scope)
 {
 	struct command *c = xcalloc(1, sizeof *c);
 	snprintf(c->topic, sizeof c->topic, "%s", topic);
+	snprintf(c->scope, sizeof c->scope, "%s", scope ? scope : "");
 	c->watch = watch;
 	c->ticket = ticket;
 	pthread_mutex_lock(&L.lock);
@@ -362,8 +383,22 @@ static void command(const char *topic, int watch, uint64_t ticket)
 	pthread_mutex_unlock(&L.lock);
 }
 
-void live_topic_watch(const char *topic, int watching) { command(topic, watching ? 1 : 0, 0); }
-void live_request_snapshot(const char *topic, uint64_t ticket) { command(topic, -1, ticket); }
+void live_topic_watch(const char *topic, int watching) { command(topic, watching ? 1 : 0, 0, NULL); }
+void live_request_snapshot(const char *topic, uint64_t ticket, const char *scope)
+{
+	command(topic, -1, ticket, scope);
+}
+
+void live_alert_transition(const struct alert_transition *t, void *arg)
+{
+	(void)arg;
+	json_t *doc = frame_doc("alerts", 0);
+	json_object_set_new(doc, "alerts", json_pack("[O]", t->alert));
+	json_object_set_new(doc, "events", json_pack("[O]", t->event));
+	publish(doc, "alerts", 0, 0, live_now_us(), t->region);
+	if (L.opt.wake)
+		L.opt.wake(L.opt.wake_arg);
+}
 
 struct live_frame *live_take_frames(void)
 {

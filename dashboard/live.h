@@ -26,6 +26,7 @@ struct live_frame {
 	int snapshot;
 	int64_t made_us;              /* monotonic µs when the change reached the worker */
 	char topic[LIVE_TOPIC_MAX];
+	char region[13];              /* alert frames: only receivers whose scope covers it */
 	size_t len;
 	unsigned char buf[];          /* LWS_PRE bytes of headroom, then len bytes of JSON */
 };
@@ -44,8 +45,11 @@ void live_observe(const struct ingest_effects *fx, void *arg);
 int live_topic_valid(const char *topic, const char **why);
 /* Service thread -> worker: a topic gained its first or lost its last subscriber. */
 void live_topic_watch(const char *topic, int watching);
-/* Service thread -> worker: send session `ticket` a snapshot of `topic`. */
-void live_request_snapshot(const char *topic, uint64_t ticket);
+/* Service thread -> worker: send session `ticket` a snapshot of `topic`, within `scope`. */
+void live_request_snapshot(const char *topic, uint64_t ticket, const char *scope);
+/* Alert engine listener: every transition becomes a delta on topic "alerts". */
+struct alert_transition;
+void live_alert_transition(const struct alert_transition *t, void *arg);
 /* Worker -> service thread: finished frames, oldest first. */
 struct live_frame *live_take_frames(void);
 void live_frame_unref(struct live_frame *f);

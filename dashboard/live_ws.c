@@ -150,7 +150,7 @@ static int make_room(struct session *s, const char *topic)
 		return -1;
 	if (++s->resyncs > MAX_RESYNCS)
 		return -1;
-	live_request_snapshot(topic, s->ticket);
+	live_request_snapshot(topic, s->ticket, s->who.scope);
 	return 1;
 }
 
@@ -223,7 +223,7 @@ static int resume(struct session *s, struct topic *t, uint64_t since, uint64_t t
 		return 0;
 	for (size_t i = 0; i < ring_count; i++) {
 		struct live_frame *f = ring[(ring_head + i) % RING_FRAMES];
-		if (f->seq > since && strcmp(f->topic, t->name) == 0)
+		if (f->seq > since && strcmp(f->topic, t->name) == 0 && (!f->region[0] || auth_in_scope(&s->who, f->region)))
 			enqueue(s, f);
 	}
 	return 1;
@@ -288,7 +288,7 @@ static void subscribe(struct session *s, json_t *msg)
 			topic_add(t, s);
 		}
 		if (!resume(s, t, since, their_epoch))
-			live_request_snapshot(name, s->ticket);
+			live_request_snapshot(name, s->ticket, s->who.scope);
 	}
 }
 
@@ -431,7 +431,8 @@ void live_ws_collect(void)
 			ring_push(f);
 			struct topic *t = topic_get(f->topic, 0);
 			for (size_t i = 0; t && i < t->n_subs; i++)
-				enqueue(t->subs[i], f);
+				if (!f->region[0] || auth_in_scope(&t->subs[i]->who, f->region))
+					enqueue(t->subs[i], f);
 		}
 		live_frame_unref(f);
 	}
