@@ -10,8 +10,9 @@ missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing="$missing $p"
 done
-# Node may come from outside Debian's packages (a preinstalled toolchain): accept it.
-case "$missing" in *nodejs*) command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs//; s/ npm//');; esac
+# Node and npm may come from outside Debian's packages (a preinstalled toolchain): accept them.
+command -v node >/dev/null && missing=$(echo "$missing" | sed 's/ nodejs\b//')
+command -v npm >/dev/null && missing=$(echo "$missing" | sed 's/ npm\b//')
 if [ -n "$missing" ]; then
 	echo "deps: installing$missing" >&2
 	SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
