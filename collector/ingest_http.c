@@ -19,10 +19,24 @@
 static struct ingest_http *waiting;  /* service thread only */
 static uint64_t next_ticket = 1;
 
+/* A body up to this size is read and thrown away before a refusal is sent:
+ * closing with unread bytes makes the kernel reset the connection, and the
+ * client would see a broken pipe instead of the reason. */
+#define DISCARD_MAX (16 * 1024 * 1024)
+
 static void refuse(struct ingest_http *req, struct http_reply *reply, int status,
 		   const char *error, const char *reason)
 {
 	req->refused = 1;
+	if (!req->body_done && req->expect >= 0 && req->expect <= DISCARD_MAX) {
+		req->deferred_status = status; /* answered at BODY_COMPLETION */
+		req->deferred_error = error;
+		req->deferred_reason = reason;
+		free(req->body);
+		req->body = NULL;
+		req->len = req->cap = 0;
+		return;
+	}
 	if (!req->body_done)
 		http_reply_close_after(reply);
 	free(req->body);
@@ -36,6 +50,8 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 {
 	memset(req, 0, sizeof *req);
 	req->wsi = wsi;
+	char clen[32] = "";
+	req->expect = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ? strtoll(clen, NULL, 10) : -1;
 	if (ingest_kind_from_path(path, &req->kind) < 0) {
 		refuse(req, reply, 404, "not found", "no such ingest endpoint");
 		return 0;
@@ -53,9 +69,8 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 	} else {
 		memcpy(req->token, auth + 7, strlen(auth + 7) + 1);
 	}
-	char clen[32] = "";
-	if (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
-		long long n = strtoll(clen, NULL, 10);
+	if (req->expect >= 0) {
+		long long n = req->expect;
 		if (n < 0 || n > conf.max_body_bytes) {
 			refuse(req, reply, 413, "payload too large", "the body exceeds max_body_bytes; split the batch");
 			return 0;
@@ -96,6 +111,11 @@ void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 	if (req->body_done)
 		return; /* lws 4.1.6 can report the completion again (pipelined requests): once is enough */
 	req->body_done = 1;
+	if (req->deferred_status) {
+		http_reply_error(reply, req->wsi, req->deferred_status, req->deferred_error, req->deferred_reason);
+		req->deferred_status = 0;
+		return;
+	}
 	if (req->refused)
 		return;
 	if (req->len == 0) {

@@ -24,6 +24,9 @@ struct ingest_http {
 	int has_person;
 	struct ingest_source person;
 	int body_done;                    /* the whole body was received */
+	long long expect;                 /* Content-Length, -1 when none */
+	int deferred_status;              /* a refusal sent once the body is read */
+	const char *deferred_error, *deferred_reason;
 };
 
 /* On LWS_CALLBACK_HTTP for a POST under /api/v1/ingest/. 0 ok, -1 hang up.

@@ -233,18 +233,18 @@ test('a body without Content-Length (chunked) gets 411 and a closed connection i
 	assert.equal(r.status, 200, r.text);
 });
 
-test('keep-alive: a refusal before the body is read closes the connection; after the body, it stays open', async () => {
+test('keep-alive: a refusal decided from the headers is sent after the body is read, and the connection stays usable', async () => {
 	const now = nowS();
 	const good = JSON.stringify({ batch_id: 'ka-1', samples: [sample('610824100201', 'poor_hh', now - 40, 9)] });
 	const over = bodyOfSize(MAX_BODY + 500, 'ka-over').text;
 	const url = '/api/v1/ingest/samples';
-	// 413 and 401-without-token are decided from the headers: unread body bytes must not become a request.
+	// 413 and 401-without-token are decided from the headers; the daemon reads and discards
+	// the (small) body first, so the refusal is not lost to a reset and no body byte becomes a request.
 	for (const first of [rawPost(url, over, d.token), rawPost(url, good, null)]) {
-		const { responses, closed } = await rawExchange(d.port, [first, rawGet('/healthz')], { timeoutMs: 60_000 });
-		assert.equal(responses.length, 1, JSON.stringify(responses));
+		const { responses, complete } = await rawExchange(d.port, [first, rawGet('/healthz')], { timeoutMs: 60_000 });
+		assert.ok(complete, JSON.stringify(responses.map((r) => r.status)));
 		assert.ok([413, 401].includes(responses[0].status));
-		assert.match(responses[0].head, /\r\nConnection: close/i);
-		assert.ok(closed, 'closed by the server, not left hanging');
+		assert.equal(responses[1].status, 200);
 	}
 	// Refusals after the whole body was read keep the connection.
 	const { responses, complete } = await rawExchange(
