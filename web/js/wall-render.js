@@ -5,6 +5,7 @@
 import { t, metricLabel } from './i18n.js';
 import { esc, isNum, fmtInt, fmtPct, fmtSpi, fmtAge, DASH } from './format.js';
 import { spiBand } from './common.js';
+import { alertMessage } from './alerts-model.js';
 
 /**
  * Set a KPI tile: tile(name) finds [data-kpi=name].
@@ -111,35 +112,58 @@ export function renderLegend(name, series, values, fmt) {
 }
 
 /**
- * The alert ticker: most severe first; scrolls only when it overflows.
- * alerts: normalized (alerts-model.js); available: whether the server sends alerts at all.
+ * The alert ticker: open alerts (firing and acknowledged, a group as its
+ * cause), most severe first, then oldest; scrolls only when it overflows.
+ * alerts: normalized and sorted (alerts-model.js); available: whether the
+ * alert stream has answered yet. Rebuilt only when its text changes, so
+ * the scrolling is not restarted by every live frame.
  */
 export function renderTicker(alerts, available, now, entityName) {
 	const box = document.getElementById('ticker');
 	const count = document.getElementById('alert-count');
-	if (!available) {
+	const quiet = (text) => {
+		if (box.dataset.html === text) return;
+		box.dataset.html = text;
 		box.className = 't-items';
-		box.innerHTML = `<span class="t-quiet">${esc(t('alerts_pending'))}</span>`;
+		box.innerHTML = `<span class="t-quiet">${esc(text)}</span>`;
+	};
+	if (!available) {
 		count.textContent = '';
+		quiet(t('alerts_waiting'));
 		return;
 	}
 	count.textContent = alerts.length ? `(${alerts.length})` : '';
 	if (!alerts.length) {
-		box.className = 't-items';
-		box.innerHTML = `<span class="t-quiet">${esc(t('alerts_none'))}</span>`;
+		quiet(t('alerts_none'));
 		return;
 	}
-	const item = (a) => `<span class="t-item"><span class="t-sev ${a.severity}">${esc(t(`sev_${a.severity}`))}</span>` +
-		`<span>${esc(t(`rule_${a.rule}`))}</span><b>${esc(a.entityName || entityName(a.entity) || a.entity || '')}</b>` +
-		`${a.message ? `<span>${esc(a.message)}</span>` : ''}<span class="t-when">${esc(isNum(a.firedAt) ? fmtAge(now - a.firedAt) : '')}</span></span>`;
+	// the message names its subject: bold there, else the name before it
+	const text = (a) => {
+		const name = a.entityName || entityName(a.entity) || a.entity || '';
+		const msg = alertMessage(a);
+		const at = name ? msg.indexOf(name) : -1;
+		if (at < 0) return `<b>${esc(name)}</b>${msg ? `<span>${esc(msg)}</span>` : ''}`;
+		return `<span>${esc(msg.slice(0, at))}<b>${esc(name)}</b>${esc(msg.slice(at + name.length))}</span>`;
+	};
+	const item = (a) => `<span class="t-item" data-id="${esc(a.id)}" data-state="${esc(a.state)}"><span class="t-sev ${a.severity}">${esc(t(`sev_${a.severity}`))}</span>` +
+		`<span>${esc(t(`rule_${a.rule}`))}</span>${text(a)}` +
+		`${a.state === 'acknowledged' ? `<span class="t-when">${esc(t('st_acknowledged'))}</span>` : ''}` +
+		`<span class="t-when t-age" data-at="${esc(a.firedAt ?? '')}">${esc(isNum(a.firedAt) ? fmtAge(now - a.firedAt) : '')}</span></span>`;
 	const html = alerts.slice(0, 40).map(item).join('');
+	// the ages move every minute: updated in place, so the scrolling goes on undisturbed
+	const key = html.replace(/(<span class="t-when t-age"[^>]*>)[^<]*/g, '$1');
+	if (box.dataset.html === key) {
+		for (const el of box.querySelectorAll('.t-age')) if (el.dataset.at) el.textContent = fmtAge(now - Number(el.dataset.at));
+		return;
+	}
+	box.dataset.html = key;
 	box.className = 't-items';
 	box.innerHTML = html;
 	// Scroll only if the items do not fit; the list is doubled for a seamless loop.
 	requestAnimationFrame(() => {
-		if (box.scrollWidth > box.parentElement.clientWidth) {
+		if (box.dataset.html === key && box.scrollWidth > box.parentElement.clientWidth) {
 			box.innerHTML = html + html;
-			box.style.setProperty('--dur', `${Math.max(30, alerts.length * 8)}s`);
+			box.style.setProperty('--dur', `${Math.max(30, Math.min(alerts.length, 40) * 8)}s`);
 			box.classList.add('scrolling');
 		}
 	});

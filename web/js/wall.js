@@ -245,7 +245,13 @@ function renderAll() {
 	renderProjects();
 	renderSpotlight();
 	for (const name of Object.keys(S.charts)) drawLegend(name);
-	renderTicker(alerts.open(), alerts.available, api.serverNow(), (k) => S.names.get(k));
+	drawTicker();
+}
+
+/** The alert ticker: the open alerts of this wall's county (a display token may see more). */
+function drawTicker() {
+	const county = S.county ? S.county.slice(0, 6) : '';
+	renderTicker(alerts.open((a) => !a.region || a.region.startsWith(county)), alerts.available, api.serverNow(), (k) => S.names.get(k));
 }
 
 // ---- projects ----
@@ -271,7 +277,7 @@ function onLive(topic, msg) {
 	S.lastContact = Date.now();
 	if (topic === 'alerts') {
 		alerts.apply(msg);
-		renderTicker(alerts.open(), alerts.available, api.serverNow(), (k) => S.names.get(k));
+		drawTicker();
 		return;
 	}
 	if (msg.type === 'delta') {
