@@ -18,6 +18,8 @@ struct registry *api_entity(struct api_job *job, const struct reg_entity **e);
 int api_visible(const struct api_job *job, const struct registry *r, const struct reg_entity *e);
 enum cat_entity api_layout_of(enum reg_kind kind);
 json_t *api_number(double v);
+/* {data source: value} of an entity's newest row (as the RRD writer will write it). */
+json_t *api_current_values(int64_t entity_id, enum cat_entity layout, int64_t now, int64_t *as_of);
 
 int api_history(struct api_job *job, sqlite3 *db);
 int api_state(struct api_job *job, sqlite3 *db);

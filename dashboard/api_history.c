@@ -94,18 +94,43 @@ static double *cell(struct timeline *tl, int64_t ts)
 	return row < tl->n ? tl->values + row * tl->n_ds : NULL;
 }
 
-int api_history(struct api_job *job, sqlite3 *db)
+/* The requested entity, copied out of the registry snapshot; -1 with the job's error set. */
+static int subject(struct api_job *job, int64_t *entity_id, enum cat_entity *layout, char key[33])
 {
-	(void)db;
 	const struct reg_entity *e;
 	struct registry *reg = api_entity(job, &e);
 	if (!reg)
-		return job->status;
-	enum cat_entity layout = api_layout_of(e->kind);
-	int64_t entity_id = e->id;
-	char key[33];
-	snprintf(key, sizeof key, "%s", e->key);
+		return -1;
+	*layout = api_layout_of(e->kind);
+	*entity_id = e->id;
+	snprintf(key, 33, "%s", e->key);
 	reg_release(reg);
+	return 0;
+}
+
+json_t *api_current_values(int64_t entity_id, enum cat_entity layout, int64_t now, int64_t *as_of)
+{
+	int64_t until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP, ts = 0;
+	double values[CAT_MAX_DS];
+	size_t n_ds;
+	long n = rrdw_pending(entity_id, until, &ts, values, 1, &n_ds);
+	const struct cat_layout *l = cat_layout(layout);
+	json_t *o = json_object();
+	for (size_t d = 0; d < l->n_ds; d++)
+		json_object_set_new(o, l->ds_name[d], n == 1 ? api_number(values[d]) : json_null());
+	if (as_of)
+		*as_of = n == 1 ? ts : 0;
+	return o;
+}
+
+int api_history(struct api_job *job, sqlite3 *db)
+{
+	(void)db;
+	int64_t entity_id;
+	enum cat_entity layout;
+	char key[33];
+	if (subject(job, &entity_id, &layout, key) < 0)
+		return job->status;
 
 	int ds[CAT_MAX_DS];
 	size_t n_ds, n_file_ds = cat_layout(layout)->n_ds;
@@ -170,23 +195,12 @@ int api_history(struct api_job *job, sqlite3 *db)
 int api_state(struct api_job *job, sqlite3 *db)
 {
 	(void)db;
-	const struct reg_entity *e;
-	struct registry *reg = api_entity(job, &e);
-	if (!reg)
-		return job->status;
-	enum cat_entity layout = api_layout_of(e->kind);
-	int64_t entity_id = e->id;
+	int64_t entity_id, as_of;
+	enum cat_entity layout;
 	char key[33];
-	snprintf(key, sizeof key, "%s", e->key);
-	reg_release(reg);
-	int64_t until = (job->now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP, ts;
-	double values[CAT_MAX_DS];
-	size_t n_ds;
-	long n = rrdw_pending(entity_id, until, &ts, values, 1, &n_ds);
-	const struct cat_layout *l = cat_layout(layout);
-	json_t *o = json_object();
-	for (size_t d = 0; d < l->n_ds; d++)
-		json_object_set_new(o, l->ds_name[d], n == 1 ? api_number(values[d]) : json_null());
+	if (subject(job, &entity_id, &layout, key) < 0)
+		return job->status;
+	json_t *values = api_current_values(entity_id, layout, job->now, &as_of);
 	return api_reply_json(job, 200, json_pack("{s:s, s:s, s:I, s:o}", "entity", key,
-		"kind", cat_entity_name(layout), "as_of", (json_int_t)(n == 1 ? ts : 0), "values", o));
+		"kind", cat_entity_name(layout), "as_of", (json_int_t)as_of, "values", values));
 }

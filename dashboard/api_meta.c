@@ -80,26 +80,12 @@ int api_regions(struct api_job *job, sqlite3 *db)
 	return api_reply_json(job, 200, json_pack("{s:o}", "regions", list));
 }
 
-/* Current figures of one project file, by data-source name. */
-static json_t *project_figures(int64_t entity_id, int64_t now)
-{
-	int64_t until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP, ts;
-	double values[CAT_MAX_DS];
-	size_t n_ds;
-	json_t *o = json_object();
-	const struct cat_layout *l = cat_layout(CAT_PROJECT);
-	long n = rrdw_pending(entity_id, until, &ts, values, 1, &n_ds);
-	for (size_t d = 0; d < l->n_ds; d++)
-		json_object_set_new(o, l->ds_name[d], n == 1 ? api_number(values[d]) : json_null());
-	return o;
-}
-
 static json_t *project_json(const struct registry *r, const struct reg_entity *e, int64_t now)
 {
 	return json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:s, s:o}", "id", e->key, "name", e->name,
 		"category", e->category, "department", e->department,
 		"location", e->parent >= 0 ? r->e[e->parent].key : NULL, "invest_fen", (json_int_t)e->invest_fen,
-		"stage", reg_stage_names[e->stage], "current", project_figures(e->id, now));
+		"stage", reg_stage_names[e->stage], "current", api_current_values(e->id, CAT_PROJECT, now, NULL));
 }
 
 int api_projects(struct api_job *job, sqlite3 *db)

@@ -10,15 +10,13 @@
 #include "live.h"
 
 #include "alert.h"
+#include "api.h"
 #include "catalog.h"
 #include "log.h"
 #include "registry.h"
-#include "rrdfile.h"
-#include "rrdw.h"
 #include "xalloc.h"
 
 #include <jansson.h>
-#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -150,21 +148,11 @@ static void refresh_registry(void)
 
 /* ---- frames ---- */
 
-static json_t *entity_json(int32_t at, int64_t until)
+/* An entity as frames carry it: its name, kind and current values (the same as /api/v1/state). */
+static json_t *entity_json(int32_t at, int64_t now)
 {
 	const struct reg_entity *e = &L.reg->e[at];
-	enum cat_entity layout = e->kind == REG_PROJECT ? CAT_PROJECT : e->kind == REG_VILLAGE ? CAT_VILLAGE : CAT_REGION;
-	const struct cat_layout *l = cat_layout(layout);
-	double values[CAT_MAX_DS];
-	int64_t ts;
-	size_t n_ds;
-	long n = rrdw_pending(e->id, until, &ts, values, 1, &n_ds);
-	json_t *v = json_object();
-	for (size_t d = 0; d < l->n_ds; d++) {
-		double x = n == 1 ? values[d] : NAN;
-		json_object_set_new(v, l->ds_name[d], isnan(x) ? json_null()
-			: x == floor(x) && fabs(x) < 9007199254740992.0 ? json_integer((json_int_t)x) : json_real(x));
-	}
+	json_t *v = api_current_values(e->id, api_layout_of(e->kind), now, NULL);
 	return json_pack("{s:s?, s:s, s:o}", "name", e->name, "kind", reg_kind_name(e->kind), "values", v);
 }
 
@@ -214,12 +202,6 @@ void live_frame_unref(struct live_frame *f)
 		free(f);
 }
 
-static int64_t current_step_end(void)
-{
-	int64_t now = (int64_t)time(NULL);
-	return (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP;
-}
-
 static void snapshot(const char *topic, uint64_t ticket, const char *scope)
 {
 	json_t *doc = frame_doc(topic, 1);
@@ -234,11 +216,11 @@ static void snapshot(const char *topic, uint64_t ticket, const char *scope)
 	const char *colon = strchr(topic, ':');
 	int32_t at = colon && L.reg ? reg_find(L.reg, colon + 1) : -1;
 	json_t *entities = json_object();
-	int64_t until = current_step_end();
+	int64_t now = (int64_t)time(NULL);
 	if (at >= 0) {
-		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, until));
+		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, now));
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
-			json_object_set_new(entities, L.reg->e[c].key, entity_json(c, until));
+			json_object_set_new(entities, L.reg->e[c].key, entity_json(c, now));
 	}
 	json_object_set_new(doc, "entities", entities);
 	publish(doc, topic, 1, ticket, live_now_us(), NULL);
@@ -283,16 +265,16 @@ static void deltas(const int64_t *dirty, size_t n_dirty, int64_t made_us)
 		for (int hops = 0; at >= 0 && hops < 8 && !L.mark[at]; at = L.reg->e[at].parent, hops++)
 			L.mark[at] = 1; /* the entity and every region above it changed */
 	}
-	int64_t until = current_step_end();
+	int64_t now = (int64_t)time(NULL);
 	for (size_t t = 0; t < L.n_watched; t++) {
 		int32_t at = L.watched[t].entity;
 		if (at < 0 || !L.mark[at])
 			continue;
 		json_t *entities = json_object();
-		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, until));
+		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, now));
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
 			if (L.mark[c])
-				json_object_set_new(entities, L.reg->e[c].key, entity_json(c, until));
+				json_object_set_new(entities, L.reg->e[c].key, entity_json(c, now));
 		json_t *doc = frame_doc(L.watched[t].topic, 0);
 		json_object_set_new(doc, "entities", entities);
 		publish(doc, L.watched[t].topic, 0, 0, made_us, NULL);
