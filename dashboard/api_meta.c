@@ -13,7 +13,6 @@
 #include "rrdfile.h"
 #include "rrdw.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
