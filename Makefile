@@ -114,6 +114,7 @@ demo: deps
 
 bench: all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
+	@bench/push.sh $(BUILD)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fpmon/web

@@ -6,7 +6,7 @@
  * still cannot keep up is closed with a reason telling it to resume from its
  * last sequence number. A ring of recent deltas lets a reconnecting client
  * catch up without a snapshot. Client messages are tiny control requests
- * (capped at 4 KiB), so parsing them here costs the loop nothing measurable.
+ * (capped at 1 KiB), so parsing them here costs the loop nothing measurable.
  */
 #include "live_ws.h"
 
@@ -27,7 +27,6 @@
 
 #define LIVE_QUEUE        32
 #define MAX_TOPICS        16
-#define MAX_MESSAGE       4096
 #define RING_FRAMES       4096
 #define RING_BYTES        (32u << 20)
 #define HEARTBEAT_S       15
@@ -393,9 +392,9 @@ int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 					 (unsigned char *)(uintptr_t)"binary frames are not accepted", 30);
 			return -1;
 		}
-		if (!lws_is_final_fragment(wsi) || len > MAX_MESSAGE) {
+		if (!lws_is_final_fragment(wsi) || len > LIVE_MAX_MESSAGE) {
 			lws_close_reason(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
-					 (unsigned char *)(uintptr_t)"messages are limited to 4096 bytes", 34);
+					 (unsigned char *)(uintptr_t)"messages are limited to 1024 bytes", 34);
 			return -1;
 		}
 		on_message(s, in, len);

@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 
 #define LIVE_PROTOCOL "fpmon-live"
+#define LIVE_MAX_MESSAGE 1024 /* a client message, and the protocol's receive buffer */
 
 int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 size_t live_ws_session_size(void);

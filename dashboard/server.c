@@ -219,7 +219,9 @@ static int callback_live(struct lws *wsi, enum lws_callback_reasons reason, void
 
 static struct lws_protocols protocols[] = {
 	{"http", callback_http, sizeof(struct http_session), 0, 0, NULL, 0},
-	{LIVE_PROTOCOL, callback_live, 0, 4096, 0, NULL, 0},
+	/* A 1 KiB receive buffer (client messages are small: 16 topics fit) keeps
+	 * per-client memory low; tx_packet_size set so frames are not cut to it. */
+	{LIVE_PROTOCOL, callback_live, 0, LIVE_MAX_MESSAGE, 0, NULL, 4096},
 	{"fpmon-webhook", webhook_callback, 0, 0, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
