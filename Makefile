@@ -6,6 +6,7 @@
 #   make test               unit + integration tests; last line "N passed, N failed"
 #   make SANITIZE=address,undefined test
 #   make bench              benchmarks with their baselines (not a test)
+#   make fuzz RUNS=20000    fuzz targets, a fixed number of runs each (FUZZ_SECONDS=600 for long runs)
 #   make install PREFIX=/usr/local DESTDIR=
 
 PREFIX  ?= /usr/local
@@ -115,6 +116,10 @@ demo: deps
 bench: all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 	@bench/push.sh $(BUILD)
+
+# libFuzzer targets for every parser of outside input (clang); RUNS per target.
+fuzz:
+	@tests/fuzz/run.sh $(RUNS)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/fpmon/web

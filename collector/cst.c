@@ -42,8 +42,10 @@ static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
 
 int cst_date_parse(const char *text, int64_t *day, const char **reason)
 {
-	int y, m, d, n = 0;
-	if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) {
+	int y, m, d, n = 0, digits = strlen(text) == 10;
+	for (int i = 0; digits && i < 10; i++) /* sscanf alone takes " 1" and "+1" for a month */
+		digits = i == 4 || i == 7 ? text[i] == '-' : text[i] >= '0' && text[i] <= '9';
+	if (!digits || sscanf(text, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10) {
 		*reason = "must be a date YYYY-MM-DD";
 		return -1;
 	}

@@ -80,7 +80,7 @@ static int64_t upsert_batch(struct ingest_ctx *ctx, json_t *b, struct verdict *v
 struct payment_row {
 	int64_t id, batch_id, amount_fen, village_id, reissue_of;
 	int reissued;
-	char household[65], card[32], status[8], village[13];
+	char household[257], card[32], status[8], village[13]; /* household: 64 code points of up to 4 bytes */
 };
 
 /* 1 found, 0 not found. */

@@ -58,8 +58,12 @@ void jschema_text_finish(struct jschema_text *t)
 {
 	if (!t->truncated || t->size < 4)
 		return;
-	memcpy(t->buf + t->size - 4, "...", 4);
-	t->len = t->size - 1;
+	size_t end = t->size - 4;
+	/* the "..." must not leave the first bytes of a UTF-8 character before it */
+	while (end > 0 && ((unsigned char)t->buf[end] & 0xC0) == 0x80)
+		end--;
+	memcpy(t->buf + end, "...", 4);
+	t->len = end + 3;
 }
 
 /* ---- validation ---- */

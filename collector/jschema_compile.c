@@ -344,12 +344,72 @@ static bool compile_bound(struct compiler *c, struct jschema_node *node, json_t 
 	return true;
 }
 
+/* A repetition operator at p: '+', '*' or {n,m} allowing more than one; 0 for
+ * '?' and {0,1}/{1}, -1 for a bound too large. *len is its length. */
+static int repetition_at(const char *p, size_t *len)
+{
+	*len = 1;
+	if (*p == '+' || *p == '*')
+		return 1;
+	if (*p != '{')
+		return 0;
+	char *end;
+	long lo = strtol(p + 1, &end, 10), hi = lo;
+	if (*end == ',')
+		hi = end[1] == '}' ? 256 : strtol(end + 1, &end, 10);
+	else if (*end != '}')
+		return 0;
+	const char *close = strchr(p, '}');
+	*len = close ? (size_t)(close - p) + 1 : 1;
+	if (lo > 255 || hi > 255)
+		return -1;
+	return hi > 1;
+}
+
 /* glibc's regcomp quietly reads \d as "d" and has no (?...) groups: a schema
  * written for an ECMA-262 validator would compile here and mean something
- * else, so those spellings are refused instead. */
+ * else, so those spellings are refused instead. Its compile cost also blows
+ * up (gigabytes) on stacked or nested repetition and large bounds, so those
+ * are refused too: our patterns never need them. */
 static bool check_posix_pattern(struct compiler *c, const char *pattern, const char *location)
 {
+	int group_repeats[32] = {0}, depth = 0, last_repeats = 0;
 	for (const char *p = pattern; *p; p++) {
+		if (*p == '[') { /* a bracket expression: '+', '*' and '{' inside are plain characters */
+			const char *close = p + 1 + (p[1] == '^');
+			close = strchr(close + (*close == ']'), ']');
+			if (!close)
+				break; /* regcomp reports the unbalanced bracket */
+			p = close;
+			last_repeats = 0;
+			continue;
+		}
+		size_t len;
+		int rep = repetition_at(p, &len);
+		if (rep < 0)
+			return load_error(c, location, "pattern repetition bounds above 255 are refused");
+		if (rep > 0 || *p == '?') {
+			if (last_repeats && rep > 0)
+				return load_error(c, location, "pattern repetition of a repetition is refused");
+			if (rep > 0 && depth < 32)
+				group_repeats[depth] = 1;
+			last_repeats = rep > 0;
+			p += len - 1;
+			continue;
+		}
+		if (*p == '(' && depth < 31) {
+			depth++;
+			group_repeats[depth] = 0;
+		} else if (*p == ')' && depth > 0) {
+			int inner = group_repeats[depth--];
+			size_t next_len;
+			if (inner && repetition_at(p + 1, &next_len) > 0)
+				return load_error(c, location, "pattern repetition of a group that repeats is refused");
+			group_repeats[depth] |= inner;
+			last_repeats = 0;
+			continue;
+		}
+		last_repeats = 0;
 		if (p[0] == '\\' && p[1]) {
 			if ((p[1] >= '0' && p[1] <= '9') || (p[1] >= 'a' && p[1] <= 'z') || (p[1] >= 'A' && p[1] <= 'Z'))
 				return load_error(c, location, "pattern escape \\%c is not POSIX extended regex "

@@ -243,6 +243,8 @@ static int topic_in_scope(const struct session *s, const char *topic)
 		return 1;
 	if (strncmp(topic, "region:", 7) == 0)
 		return regcode_is_within(topic + 7, s->who.scope);
+	if (strncmp(topic, "project:", 8) != 0)
+		return 0; /* not a topic (live_topic_valid says why): never read past a short name */
 	struct registry *r = reg_acquire();
 	int32_t at = r ? reg_find(r, topic + 8) : -1;
 	int ok = at >= 0 && r->e[at].parent >= 0 && regcode_is_within(r->e[r->e[at].parent].key, s->who.scope);

@@ -1,0 +1,1 @@
+/vendor/lib-1.2.js
