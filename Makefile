@@ -116,6 +116,7 @@ demo: deps
 bench: all $(BENCH_BIN)
 	@bench/run.sh $(BUILD)
 	@bench/push.sh $(BUILD)
+	@bench/history.sh $(BUILD)
 
 # libFuzzer targets for every parser of outside input (clang); RUNS per target.
 fuzz:
