@@ -355,7 +355,7 @@ export class Daemon {
 			child.stderr.on('data', (chunk) => {
 				this.log += chunk;
 				buf += chunk;
-				const m = /fpmond listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(buf);
+				const m = /fpmond listening on https?:\/\/127\.0\.0\.1:(\d+)\//.exec(buf);
 				if (m && !listening) {
 					listening = true;
 					resolve(Number(m[1]));
