@@ -16,8 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
-static struct ingest_http *waiting;  /* service thread only */
-static uint64_t next_ticket = 1;
+static struct ticket_list waiting; /* service thread only */
 
 /* A body up to this size is read and thrown away before a refusal is sent:
  * closing with unread bytes makes the kernel reset the connection, and the
@@ -123,7 +122,7 @@ void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 		return;
 	}
 	struct ingest_job *job = xcalloc(1, sizeof *job);
-	job->id = next_ticket++;
+	job->id = ticket_new_id(&waiting);
 	job->kind = req->kind;
 	memcpy(job->token, req->token, sizeof job->token);
 	job->has_person = req->has_person;
@@ -138,20 +137,7 @@ void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 		refuse(req, reply, 503, "busy", "the ingest queue is full; retry shortly");
 		return;
 	}
-	req->ticket = job->id;
-	req->next_waiting = waiting;
-	waiting = req;
-}
-
-static void unlink_waiting(struct ingest_http *req)
-{
-	for (struct ingest_http **p = &waiting; *p; p = &(*p)->next_waiting)
-		if (*p == req) {
-			*p = req->next_waiting;
-			break;
-		}
-	req->ticket = 0;
-	req->next_waiting = NULL;
+	ticket_wait(&waiting, &req->wait, job->id);
 }
 
 void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req))
@@ -159,11 +145,9 @@ void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req)
 	struct ingest_job *job = ingestq_take_done();
 	while (job) {
 		struct ingest_job *next = job->next;
-		struct ingest_http *req = waiting;
-		while (req && req->ticket != job->id)
-			req = req->next_waiting;
-		if (req) {
-			unlink_waiting(req);
+		struct ticket *t = ticket_claim(&waiting, job->id);
+		if (t) {
+			struct ingest_http *req = lws_container_of(t, struct ingest_http, wait);
 			http_reply_set(reply_of(req), req->wsi, job->status, "application/json",
 				       job->reply, job->reply_len);
 			job->reply = NULL;
@@ -175,8 +159,7 @@ void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req)
 
 void ingest_http_closed(struct ingest_http *req)
 {
-	if (req->ticket)
-		unlink_waiting(req);
+	ticket_cancel(&waiting, &req->wait);
 	free(req->body);
 	req->body = NULL;
 }

@@ -8,14 +8,14 @@
 
 #include "httpreply.h"
 #include "ingest.h"
+#include "ticket.h"
 
 #include <libwebsockets.h>
 #include <stdint.h>
 
 struct ingest_http {
-	struct ingest_http *next_waiting; /* in the list of requests waiting for the worker */
 	struct lws *wsi;
-	uint64_t ticket;                  /* 0 = not waiting */
+	struct ticket wait;               /* while the worker has its job */
 	enum ingest_kind kind;
 	char token[128];
 	char *body;

@@ -14,8 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-static struct api_http *waiting;
-static uint64_t next_ticket = 1;
+static struct ticket_list waiting; /* service thread only */
 
 static void refuse(struct api_http *req, struct http_reply *reply, int status, const char *error, const char *reason)
 {
@@ -37,9 +36,7 @@ static void submit(struct api_http *req, struct http_reply *reply)
 		refuse(req, reply, 503, "busy", "too many requests waiting; retry shortly");
 		return;
 	}
-	req->ticket = job->id;
-	req->next_waiting = waiting;
-	waiting = req;
+	ticket_wait(&waiting, &req->wait, job->id);
 }
 
 int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *wsi, const char *path, int post)
@@ -74,7 +71,7 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 	}
 	struct api_job *job = xcalloc(1, sizeof *job);
 	job->handler = route->handler;
-	job->id = next_ticket++;
+	job->id = ticket_new_id(&waiting);
 	job->now = (int64_t)time(NULL);
 	job->post = post;
 	job->who = who;
@@ -119,25 +116,13 @@ void api_http_complete(struct api_http *req, struct http_reply *reply)
 		submit(req, reply);
 }
 
-static void unlink_waiting(struct api_http *req)
-{
-	for (struct api_http **p = &waiting; *p; p = &(*p)->next_waiting)
-		if (*p == req) {
-			*p = req->next_waiting;
-			break;
-		}
-	req->ticket = 0;
-}
-
 void api_http_collect(struct http_reply *(*reply_of)(struct api_http *req))
 {
 	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
 		next = job->next;
-		struct api_http *req = waiting;
-		while (req && req->ticket != job->id)
-			req = req->next_waiting;
-		if (req) {
-			unlink_waiting(req);
+		struct ticket *t = ticket_claim(&waiting, job->id);
+		if (t) {
+			struct api_http *req = lws_container_of(t, struct api_http, wait);
 			struct http_reply *reply = reply_of(req);
 			http_reply_add_header(reply, "Cache-Control", "no-store");
 			if (job->set_cookie[0])
@@ -151,8 +136,7 @@ void api_http_collect(struct http_reply *(*reply_of)(struct api_http *req))
 
 void api_http_closed(struct api_http *req)
 {
-	if (req->ticket)
-		unlink_waiting(req);
+	ticket_cancel(&waiting, &req->wait);
 	apiq_job_free(req->job);
 	req->job = NULL;
 }

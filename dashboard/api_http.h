@@ -9,15 +9,15 @@
 
 #include "apiq.h"
 #include "httpreply.h"
+#include "ticket.h"
 
 #include <libwebsockets.h>
 
 #define API_MAX_BODY (64 * 1024)
 
 struct api_http {
-	struct api_http *next_waiting;
 	struct lws *wsi;
-	uint64_t ticket;
+	struct ticket wait;        /* while a reader thread has its job */
 	struct api_job *job;       /* while its POST body is arriving */
 	int refused;
 	int post, body_done;

@@ -65,7 +65,7 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 	stats_add(&stats.http_requests, 1);
 	/* A pipelined request while the previous one still waits for a worker (or
 	 * for its reply to go out): we answer in order or not at all, so hang up. */
-	if (s->ingest.ticket || s->api.ticket || s->reply.status) {
+	if (s->ingest.wait.id || s->api.wait.id || s->reply.status) {
 		log_warn_rl("http: closing a connection that sent a request before its previous reply");
 		return -1;
 	}
