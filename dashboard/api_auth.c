@@ -28,6 +28,12 @@ static json_t *body_json(struct api_job *job)
 	return doc;
 }
 
+/* Whether the caller's scope covers another scope ("" is everything). */
+static int covers(const struct api_job *job, const char *scope)
+{
+	return !job->who.scope[0] || (scope[0] && regcode_is_within(scope, job->who.scope));
+}
+
 /* A scope given to others must lie inside the giver's. */
 static int scope_ok(struct api_job *job, const char *scope)
 {
@@ -36,7 +42,7 @@ static int scope_ok(struct api_job *job, const char *scope)
 		api_error(job, 400, "scope", why);
 		return 0;
 	}
-	if (job->who.scope[0] && (!scope[0] || !regcode_is_within(scope, job->who.scope))) {
+	if (!covers(job, scope)) {
 		api_error(job, 403, "scope", "is wider than your own scope");
 		return 0;
 	}
@@ -117,7 +123,7 @@ int api_admin_users(struct api_job *job, sqlite3 *db)
 	json_t *list = json_array();
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *scope = (const char *)sqlite3_column_text(st, 3);
-		if (job->who.scope[0] && (!scope[0] || !regcode_is_within(scope, job->who.scope)))
+		if (!covers(job, scope))
 			continue;
 		json_array_append_new(list, json_pack("{s:s, s:s, s:s, s:s, s:I, s:b}",
 			"name", (const char *)sqlite3_column_text(st, 0), "full_name", (const char *)sqlite3_column_text(st, 1),
@@ -208,7 +214,7 @@ int api_admin_user_change(struct api_job *job, sqlite3 *db)
 	if (found)
 		snprintf(scope, sizeof scope, "%s", (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
-	if (!found || (job->who.scope[0] && (!scope[0] || !regcode_is_within(scope, job->who.scope))))
+	if (!found || (!covers(job, scope)))
 		return api_error(job, 404, "name", "no such account in your scope");
 	char hash[200] = "";
 	if (strcmp(verb, "password") == 0) {
@@ -259,7 +265,7 @@ int api_admin_tokens(struct api_job *job, sqlite3 *db)
 		" UNION ALL SELECT 'ingest', id, name, scope, kinds, created, revoked FROM ingest_token ORDER BY 1, 3");
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		const char *scope = (const char *)sqlite3_column_text(st, 3);
-		if (job->who.scope[0] && (!scope[0] || !regcode_is_within(scope, job->who.scope)))
+		if (!covers(job, scope))
 			continue;
 		json_array_append_new(list, json_pack("{s:s, s:I, s:s, s:s, s:s, s:I, s:b}",
 			"kind", (const char *)sqlite3_column_text(st, 0), "id", (json_int_t)sqlite3_column_int64(st, 1),
@@ -341,7 +347,7 @@ int api_admin_token_revoke(struct api_job *job, sqlite3 *db)
 		snprintf(name, sizeof name, "%s", (const char *)sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
-	if (!found || (job->who.scope[0] && (!scope[0] || !regcode_is_within(scope, job->who.scope))))
+	if (!found || (!covers(job, scope)))
 		return api_error(job, 404, "id", "no such token in your scope");
 	int rc;
 	if (display) {
