@@ -308,7 +308,8 @@ static void *live_main(void *arg)
 			work = xreallocarray(work, cap_work, sizeof *work);
 		}
 		size_t n_work = L.n_dirty;
-		memcpy(work, L.dirty, n_work * sizeof *work);
+		if (n_work) /* commands alone leave work NULL: memcpy must not see it */
+			memcpy(work, L.dirty, n_work * sizeof *work);
 		int64_t made_us = L.dirty_since_us;
 		L.n_dirty = 0;
 		struct command *cmds = L.cmds;
