@@ -342,7 +342,10 @@ export class Daemon {
 
 	async launch() {
 		const args = Object.entries(this.settings).flatMap(([k, v]) => ['-s', `${k}=${v}`]);
-		const child = spawn(path.join(BUILD, 'fpmond'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+		// FPMOND_WRAPPER runs the daemon under a tool, e.g. valgrind (tests/run.sh VALGRIND=1).
+		const wrapper = (process.env.FPMOND_WRAPPER || '').split(' ').filter(Boolean);
+		const argv = [...wrapper, path.join(BUILD, 'fpmond'), ...args];
+		const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
 		this.child = child;
 		this.launches++;
 		this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -432,12 +435,15 @@ export class Daemon {
 			await this.waitExit(60_000).catch(() => {});
 		}
 		live.delete(this);
+		// Under valgrind every report line starts with ==PID==; -q leaves only errors.
+		const toolReport = process.env.FPMOND_WRAPPER ? this.log.split('\n').filter((l) => /^==\d+== /.test(l)) : [];
 		if (process.env.FPMON_KEEP_TMP) {
 			writeFileSync(path.join(this.dir, 'fpmond.log'), this.log);
 			console.error(`# kept ${this.dir}`);
 		} else {
 			rmSync(this.dir, { recursive: true, force: true });
 		}
+		if (toolReport.length) throw new Error(`${process.env.FPMOND_WRAPPER} reported:\n${toolReport.slice(0, 80).join('\n')}`);
 	}
 
 	// -- HTTP --
