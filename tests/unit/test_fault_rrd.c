@@ -108,6 +108,14 @@ static void rows_of(const char *key, const char *metric, int last, double *out)
 	rrdfile_series_free(&s);
 }
 
+/* The samples every test writes: see assert_caught_up. */
+static void acknowledge_samples(void)
+{
+	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(0) + 100, 10);
+	acknowledge(TEST_VILLAGE2, "poor_hh", STEP_AT(0) + 100, 5);
+	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(2) + 100, 11);
+}
+
 static int64_t applied(void) { return db_meta_get(env.db, "rrd_applied_sample", 0); }
 
 /* Rows 1..8: 10 until step 3, then 11; township A adds village 2's 5. */
@@ -128,9 +136,7 @@ static void test_unwritable_dir_then_catch_up(void **state)
 {
 	(void)state;
 	block_rrd_dir(1);
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(0) + 100, 10);
-	acknowledge(TEST_VILLAGE2, "poor_hh", STEP_AT(0) + 100, 5);
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(2) + 100, 11);
+	acknowledge_samples();
 	uint64_t errors = atomic_load(&stats.rrd_errors);
 	for (int k = 4; k <= 6; k += 2) { /* two cycles fail, the samples wait */
 		now = STEP_AT(k) + 20;
@@ -149,9 +155,7 @@ static void test_failure_survives_restart(void **state)
 {
 	(void)state;
 	block_rrd_dir(1);
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(0) + 100, 10);
-	acknowledge(TEST_VILLAGE2, "poor_hh", STEP_AT(0) + 100, 5);
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(2) + 100, 11);
+	acknowledge_samples();
 	now = STEP_AT(4) + 20;
 	rrdw_flush_now();
 	rrdw_stop(); /* its last cycle fails too: only SQLite has the samples */
@@ -167,9 +171,7 @@ static void test_failure_survives_restart(void **state)
 static void test_short_writes_then_catch_up(void **state)
 {
 	(void)state;
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(0) + 100, 10);
-	acknowledge(TEST_VILLAGE2, "poor_hh", STEP_AT(0) + 100, 5);
-	acknowledge(TEST_VILLAGE1, "poor_hh", STEP_AT(2) + 100, 11);
+	acknowledge_samples();
 	fault_arm(FAULT_RRD_WRITE, FAULT_SHORT, 1, 1);
 	now = STEP_AT(6) + 20;
 	rrdw_flush_now();

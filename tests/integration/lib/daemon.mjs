@@ -188,6 +188,8 @@ export class Daemon {
 	 *   rrd_flush_steps from quietFlushSteps()).
 	 * options.import: false to skip the fixture import.
 	 * options.tokens: { name: { scope, kinds } } created besides the default "ingest" token.
+	 * options.build: another build directory for fpmond and fpmctl (e.g. the fault build);
+	 * options.env: extra environment variables for fpmond.
 	 */
 	static async start(options = {}) {
 		const d = new Daemon(options);
@@ -214,6 +216,8 @@ export class Daemon {
 			...Object.fromEntries(Object.entries(options.settings || {}).map(([k, v]) => [k, String(v)])),
 		};
 		this.tokens = {};
+		this.build = options.build ? path.resolve(ROOT, options.build) : BUILD;
+		this.env = options.env || {};
 		this.child = null;
 		this.log = '';
 		this.launches = 0;
@@ -228,7 +232,7 @@ export class Daemon {
 	// -- tools --
 
 	async fpmctl(...args) {
-		const { stdout } = await execFileP(path.join(BUILD, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
+		const { stdout } = await execFileP(path.join(this.build, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
 			timeout: 60_000,
 		});
 		return stdout;
@@ -342,7 +346,10 @@ export class Daemon {
 
 	async launch() {
 		const args = Object.entries(this.settings).flatMap(([k, v]) => ['-s', `${k}=${v}`]);
-		const child = spawn(path.join(BUILD, 'fpmond'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+		const child = spawn(path.join(this.build, 'fpmond'), args, {
+			stdio: ['ignore', 'ignore', 'pipe'],
+			env: { ...process.env, ...this.env },
+		});
 		this.child = child;
 		this.launches++;
 		this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
