@@ -28,6 +28,15 @@ async function start() {
 	return d;
 }
 
+/** After the faults a clean SIGTERM exit (0; under ASan: no leak either). */
+async function stopAndClean(d) {
+	try {
+		await d.stop();
+	} finally {
+		await d.cleanup();
+	}
+}
+
 /** Replace the control file at once (rename): the daemon re-reads it at its next fault point. */
 function arm(d, text) {
 	const tmp = `${d.env.FPMON_FAULTS}.tmp`;
@@ -81,7 +90,7 @@ async function assertRecovered(d, batch, value) {
 
 test('database faults: full disk, torn write, I/O error, a held lock: 503, nothing stored, then stored once', { skip }, async (t) => {
 	const d = await start();
-	t.after(() => d.cleanup());
+	t.after(() => stopAndClean(d));
 	const cases = [
 		['db_write full', 'database full', 'full'],
 		['db_write short', 'database full', 'full'],
@@ -119,7 +128,7 @@ test('database faults: full disk, torn write, I/O error, a held lock: 503, nothi
 
 test('failed allocations: the N-th allocation of a request fails, N = 1.. until it succeeds', { skip }, async (t) => {
 	const d = await start();
-	t.after(() => d.cleanup());
+	t.after(() => stopAndClean(d));
 	// One good item and one bad, so the verdict's errors are built as well.
 	const request = body('oom', 43);
 	request.samples.push({ ...request.samples[0], metric: 'no_such_metric' });
@@ -183,7 +192,7 @@ async function rrdFailing(d) {
 
 test('RRD directory not writable: samples are kept, the files catch up by themselves', { skip }, async (t) => {
 	const d = await start();
-	t.after(() => d.cleanup());
+	t.after(() => stopAndClean(d));
 	const ts = nowS() - 3600;
 	arm(d, 'rrd_dir');
 	const r = await d.post('samples', body('rrd-dir', 44, ts));
@@ -202,7 +211,7 @@ test('RRD directory not writable: samples are kept, the files catch up by themse
 
 test('a full disk: ingest refused and RRD writes failing at once; both recover', { skip }, async (t) => {
 	const d = await start();
-	t.after(() => d.cleanup());
+	t.after(() => stopAndClean(d));
 	const ts = nowS() - 3600;
 	assert.equal((await d.post('samples', body('disk-1', 45, ts))).status, 200);
 	arm(d, 'rrd_write full\ndb_write full');
