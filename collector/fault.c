@@ -157,10 +157,13 @@ static void poll_control_locked(void)
 	if (fp)
 		fclose(fp);
 	text[n] = '\0';
-	if (parse_locked(text, err, sizeof err) < 0)
+	if (parse_locked(text, err, sizeof err) < 0) {
 		log_error("fault: %s: %s", f.control, err);
-	else
-		log_info("fault: armed from %s: %s", f.control, n ? text : "(nothing)");
+		return;
+	}
+	for (char *nl = strchr(text, '\n'); nl; nl = strchr(nl, '\n'))
+		*nl = ';'; /* one log line */
+	log_info("fault: armed from %s: %s", f.control, n ? text : "(nothing)");
 }
 
 enum fault_effect fault_check(enum fault_point p)
