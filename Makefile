@@ -6,6 +6,7 @@
 #   make test               every test stage CI runs; last line "N passed, N failed"
 #   make check              the plain suite only (unit, integration, browser)
 #   make SANITIZE=address,undefined BUILD=build-asan check
+#   make FAULT=1 BUILD=build-fault   fault points armed from $FPMON_FAULTS (tests only)
 #   make bench              benchmarks with their baselines (not a test)
 #   make fuzz RUNS=20000    fuzz targets, a fixed number of runs each (FUZZ_SECONDS=600 for long runs)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -34,6 +35,11 @@ say = @true
 else
 Q = @
 say = @printf '  %-6s %s\n'
+endif
+
+# Fault injection (collector/fault.h): a test build only, never installed.
+ifeq ($(FAULT),1)
+CPPFLAGS += -DFPMON_FAULT_INJECTION
 endif
 
 ifneq ($(SANITIZE),)

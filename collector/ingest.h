@@ -96,6 +96,16 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 			   char **reply, size_t *reply_len);
 void ingest_prepared_free(struct ingest_prepared *p);
 
+/*
+ * A 503 body saying why storage refused, from SQLite's result code: busy
+ * (another process holds the write lock), full (the disk), out of memory
+ * (SQLITE_NOMEM, also used for a failed input-sized allocation) or any other
+ * I/O failure. Counted per reason for /metrics. Never NULL.
+ */
+char *ingest_unavailable(int sqlite_rc, size_t *len);
+/* The SQLite code behind the last 503 of ingest_commit_prepared on this ctx. */
+int ingest_storage_error(const struct ingest_ctx *ctx);
+
 void ingest_effects_reset(struct ingest_effects *fx);
 void ingest_effects_free(struct ingest_effects *fx);
 

@@ -51,6 +51,8 @@ struct ingest_ctx {
 	sqlite3_stmt *st_milestone_find, *st_milestone_insert, *st_milestone_update;
 	struct ingest_accum accum[INGEST_MAX_ACCUM];
 	size_t n_accum;
+	int storage_rc;                 /* SQLite code of the last refused write (ingest_storage_error) */
+	unsigned long json_failures;    /* xalloc_json_failures() when the request began */
 };
 
 struct verdict {

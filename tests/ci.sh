@@ -3,6 +3,7 @@
 #   suite       build/        unit, integration and browser tests
 #   sanitizers  build-asan/   the same under AddressSanitizer + UBSan
 #   valgrind    build/        unit tests and the daemon of the integration tests under memcheck
+#   faults      build-fault/  fault points (disk full, failed allocations...): unit + faults.test.mjs
 #   fuzz        build-fuzz/   every libFuzzer target: saved reproducers, then FUZZ_RUNS runs
 #   soak        build/        1,000 WebSocket clients on a simulated county; the wall's JS heap
 # Prints each stage's result and ends with one line "N passed, N failed".
@@ -11,7 +12,7 @@
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
-STAGES=${STAGES:-suite sanitizers valgrind fuzz soak}
+STAGES=${STAGES:-suite faults sanitizers valgrind fuzz soak}
 JOBS=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
@@ -65,6 +66,21 @@ fuzz_stage() {
 	echo "$ok passed, $((all - ok)) failed"
 }
 
+# The fault build's unit tests, and the integration test that arms its faults.
+fault_stage() {
+	ONLY=unit tests/run.sh build-fault > "$logs/faults-unit.out" 2>&1
+	grep -v ' passed, .* failed$' "$logs/faults-unit.out"
+	unit=$(tail -1 "$logs/faults-unit.out")
+	node --test --test-reporter=tap tests/integration/faults.test.mjs > "$logs/faults.tap" 2>&1
+	grep -E '^(ok|not ok) ' "$logs/faults.tap"
+	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
+	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
+	unit_ok=${unit%% passed*}
+	unit_bad=${unit#*, }
+	unit_bad=${unit_bad%% failed}
+	echo "$((${ok:-0} + ${unit_ok:-0})) passed, $((${bad:-1} + ${unit_bad:-1})) failed"
+}
+
 soak_stage() {
 	ls tests/soak/*.test.mjs >/dev/null 2>&1 || { echo "0 passed, 0 failed"; return; }
 	node --test --test-reporter=tap --test-concurrency=1 tests/soak/ > "$logs/soak.tap" 2>&1
@@ -81,6 +97,7 @@ for s in $STAGES; do
 		build asan SANITIZE=address,undefined BUILD=build-asan &&
 			ONLY=unit,integration,browser stage sanitizers tests/run.sh build-asan ;;
 	valgrind) build plain && VALGRIND=1 ONLY=unit,integration stage valgrind tests/run.sh build ;;
+	faults) build fault FAULT=1 BUILD=build-fault && stage faults fault_stage ;;
 	fuzz) stage fuzz fuzz_stage ;;
 	soak) build plain && stage soak soak_stage ;;
 	*) echo "ci.sh: unknown stage '$s'" >&2; failed=$((failed + 1)) ;;

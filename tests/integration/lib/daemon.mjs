@@ -188,6 +188,8 @@ export class Daemon {
 	 *   rrd_flush_steps from quietFlushSteps()).
 	 * options.import: false to skip the fixture import.
 	 * options.tokens: { name: { scope, kinds } } created besides the default "ingest" token.
+	 * options.build: another build directory for fpmond and fpmctl (e.g. the fault build);
+	 * options.env: extra environment variables for fpmond.
 	 */
 	static async start(options = {}) {
 		const d = new Daemon(options);
@@ -214,6 +216,8 @@ export class Daemon {
 			...Object.fromEntries(Object.entries(options.settings || {}).map(([k, v]) => [k, String(v)])),
 		};
 		this.tokens = {};
+		this.build = options.build ? path.resolve(ROOT, options.build) : BUILD;
+		this.env = options.env || {};
 		this.child = null;
 		this.log = '';
 		this.launches = 0;
@@ -228,7 +232,7 @@ export class Daemon {
 	// -- tools --
 
 	async fpmctl(...args) {
-		const { stdout } = await execFileP(path.join(BUILD, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
+		const { stdout } = await execFileP(path.join(this.build, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
 			timeout: 60_000,
 		});
 		return stdout;
@@ -344,8 +348,11 @@ export class Daemon {
 		const args = Object.entries(this.settings).flatMap(([k, v]) => ['-s', `${k}=${v}`]);
 		// FPMOND_WRAPPER runs the daemon under a tool, e.g. valgrind (tests/run.sh VALGRIND=1).
 		const wrapper = (process.env.FPMOND_WRAPPER || '').split(' ').filter(Boolean);
-		const argv = [...wrapper, path.join(BUILD, 'fpmond'), ...args];
-		const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+		const argv = [...wrapper, path.join(this.build, 'fpmond'), ...args];
+		const child = spawn(argv[0], argv.slice(1), {
+			stdio: ['ignore', 'ignore', 'pipe'],
+			env: { ...process.env, ...this.env },
+		});
 		this.child = child;
 		this.launches++;
 		this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
