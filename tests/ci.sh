@@ -71,7 +71,7 @@ fault_stage() {
 	ONLY=unit tests/run.sh build-fault > "$logs/faults-unit.out" 2>&1
 	grep -v ' passed, .* failed$' "$logs/faults-unit.out"
 	unit=$(tail -1 "$logs/faults-unit.out")
-	node --test --test-reporter=tap tests/integration/faults.test.mjs > "$logs/faults.tap" 2>&1
+	node --test --test-reporter=tap tests/faults/faults.test.mjs > "$logs/faults.tap" 2>&1
 	grep -E '^(ok|not ok) ' "$logs/faults.tap"
 	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
 	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)

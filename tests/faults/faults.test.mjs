@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { Daemon, ROOT, STEP, lastCompleteStep, metricIndex, nowS, waitFor } from './lib/daemon.mjs';
+import { Daemon, ROOT, STEP, lastCompleteStep, metricIndex, nowS, waitFor } from '../integration/lib/daemon.mjs';
 
 const FAULT_BUILD = process.env.FPMON_FAULT_BUILD || 'build-fault';
 const present = existsSync(path.join(ROOT, FAULT_BUILD, 'fpmond')) && existsSync(path.join(ROOT, FAULT_BUILD, 'fpmctl'));
