@@ -36,6 +36,7 @@ static const struct {
 				 "ingest-payment-results.json", "results"},
 	[ING_PROGRESS] = {"progress", "/api/v1/ingest/progress", "ingest-progress.json", "reports"},
 	[ING_MILESTONES] = {"milestones", "/api/v1/ingest/milestones", "ingest-milestones.json", "milestones"},
+	[ING_MONITORING] = {"monitoring", "/api/v1/ingest/monitoring", "ingest-monitoring.json", "households"},
 };
 
 const char *ingest_kind_name(enum ingest_kind kind) { return kinds[kind].name; }
@@ -92,6 +93,18 @@ struct ingest_ctx *ingest_ctx_new(sqlite3 *db)
 	ctx->st_milestone_find = db_prepare(db, "SELECT id, planned_date, weight, done_date FROM milestone WHERE project_id = ?1 AND name = ?2");
 	ctx->st_milestone_insert = db_prepare(db, "INSERT INTO milestone(project_id, name, planned_date, weight, done_date, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	ctx->st_milestone_update = db_prepare(db, "UPDATE milestone SET planned_date = ?2, weight = ?3, done_date = ?4, updated = ?5 WHERE id = ?1");
+	ctx->st_monitor_find = db_prepare(db,
+		"SELECT e.key FROM monitor_household m JOIN entity e ON e.id = m.village_id WHERE m.household = ?1");
+	/* ?10-?12: whether the item carries that time (absent keeps, null clears). */
+	ctx->st_monitor_upsert = db_prepare(db,
+		"INSERT INTO monitor_household(household, village_id, category, flagged_at, identified_at, helped_at,"
+		" risk_removed_at, batch_id, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" ON CONFLICT(household) DO UPDATE SET village_id = excluded.village_id, category = excluded.category,"
+		" flagged_at = excluded.flagged_at,"
+		" identified_at = CASE WHEN ?10 THEN excluded.identified_at ELSE identified_at END,"
+		" helped_at = CASE WHEN ?11 THEN excluded.helped_at ELSE helped_at END,"
+		" risk_removed_at = CASE WHEN ?12 THEN excluded.risk_removed_at ELSE risk_removed_at END,"
+		" batch_id = excluded.batch_id, updated = excluded.updated");
 	return ctx;
 }
 
@@ -105,6 +118,7 @@ void ingest_ctx_free(struct ingest_ctx *ctx)
 		&ctx->st_paybatch_funds, &ctx->st_payment_find, &ctx->st_payment_insert, &ctx->st_payment_result,
 		&ctx->st_payment_reissued, &ctx->st_progress_insert, &ctx->st_stage_update,
 		&ctx->st_milestone_find, &ctx->st_milestone_insert, &ctx->st_milestone_update,
+		&ctx->st_monitor_find, &ctx->st_monitor_upsert,
 	};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		sqlite3_finalize(*all[i]);
@@ -427,6 +441,7 @@ static int (*const handlers[ING_KINDS])(struct ingest_ctx *, json_t *, struct ve
 	[ING_PAYMENT_RESULTS] = ingest_payment_results,
 	[ING_PROGRESS] = ingest_progress,
 	[ING_MILESTONES] = ingest_milestones,
+	[ING_MONITORING] = ingest_monitoring,
 };
 
 /* -1 with ctx->storage_rc set: the request must be rolled back and answered 503. */
@@ -554,7 +569,7 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 	ctx->json_failures = xalloc_json_failures();
 	int status = 200;
 	size_t fx_mark = fx->n_samples;
-	int64_t reg_mark = fx->registry_changed;
+	int64_t reg_mark = fx->registry_changed, monitoring_mark = fx->monitoring_changed;
 	if (db_exec(ctx->db, "SAVEPOINT request") < 0) {
 		ctx->storage_rc = sqlite3_extended_errcode(ctx->db);
 		*reply = ingest_unavailable(ctx->storage_rc, reply_len);
@@ -597,6 +612,7 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 		}
 		fx->n_samples = fx_mark; /* nothing of this request reaches the RRD writer */
 		fx->registry_changed = reg_mark;
+		fx->monitoring_changed = monitoring_mark;
 		if (status == 503)
 			*reply = ingest_unavailable(ctx->storage_rc, reply_len);
 	}
@@ -620,6 +636,7 @@ void ingest_effects_reset(struct ingest_effects *fx)
 {
 	fx->n_samples = 0;
 	fx->registry_changed = 0;
+	fx->monitoring_changed = 0;
 }
 
 void ingest_effects_free(struct ingest_effects *fx)

@@ -21,6 +21,7 @@ enum ingest_kind {
 	ING_PAYMENT_RESULTS,
 	ING_PROGRESS,
 	ING_MILESTONES,
+	ING_MONITORING,   /* households under return-to-poverty monitoring */
 	ING_KINDS
 };
 
@@ -48,6 +49,7 @@ struct ingest_effects {
 	struct ingest_sample *samples;
 	size_t n_samples, cap_samples;
 	int64_t registry_changed; /* a project's stage or milestones changed */
+	int64_t monitoring_changed; /* monitored households' records changed */
 };
 
 struct ingest_ctx;

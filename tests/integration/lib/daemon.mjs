@@ -165,6 +165,7 @@ const PATHS = {
 	payment_results: '/api/v1/ingest/payment-results',
 	progress: '/api/v1/ingest/progress',
 	milestones: '/api/v1/ingest/milestones',
+	monitoring: '/api/v1/ingest/monitoring',
 };
 
 // Never leave a daemon behind: not on a normal exit, nor when the test
