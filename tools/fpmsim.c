@@ -100,7 +100,10 @@ static int usage(FILE *out)
 		"Live messages carry the real time of sending, the opening act's the real past; the simulated\n"
 		"clock only drives the story. At start fpmsim prints the schedule with real times, and a line\n"
 		"'roles: {rule: [entity keys]}' naming what each alert rule should name after the opening act.\n"
-		"Exit status 0 when every item was accepted.\n", SIMSTORY_HISTORY_DAYS, SIMSTORY_MAX_ITEMS);
+		"Exit status 0 when every item was accepted.\n"
+		"Load for a soak test, on a province imported from --print-registry with fpmctl:\n"
+		"  fpmsim --scale province --send-plans --payments 1000000 --rate 5000 --speed 3600 --token T\n",
+		SIMSTORY_HISTORY_DAYS, SIMSTORY_MAX_ITEMS);
 	return out == stdout ? 0 : 2;
 }
 
@@ -651,7 +654,10 @@ int main(int argc, char **argv)
 	if (o.story) {
 		print_schedule(story, g, o.speed, now_real(), opened);
 		printf("roles: ");
-		simstory_write_roles(story, stdout);
+		if (opened)
+			simstory_write_roles(story, stdout);
+		else
+			printf("{}\n"); /* the cast is the opening act's: without it, no alert is scripted at once */
 		fflush(stdout);
 	}
 	for (int i = 0; i < worker_count; i++) {
