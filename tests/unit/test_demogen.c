@@ -1,10 +1,13 @@
 /*
  * test_demogen: the demo county. The generator's county passes the registry's
  * own rules (valid codes under present parents, nothing rejected on import,
- * export gives back the same bytes), repeats for a seed and differs for
- * another, keeps its counts at county and province scale and plans as plan.c
- * does; demo_ensure keeps entities and token across starts; and the
- * simulator's story, run through the real ingest code, is all accepted.
+ * export gives back the same bytes, plans through the milestones ingest give
+ * plan.c's curves), repeats for a seed and differs for another, keeps its
+ * counts at county and province scale; demo_ensure keeps entities and token
+ * across starts; and the simulator's story, opening act first, run through
+ * the real ingest code, is all accepted, leaves each scripted trouble in the
+ * data, answers it, pays nobody twice on a restart and scales to a
+ * province's million payments a month.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -386,19 +389,12 @@ static void test_demo_ensure_keeps_county_and_token(void **state)
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM entity"), entities);
 }
 
-static void test_demo_plans_match_plan_c(void **state)
+/* The plans stored for the generator's projects give plan.c's PV exactly as demogen computes it. */
+static void assert_plans_match(sqlite3 *db, const struct demogen *g)
 {
-	struct fixture *f = *state;
-	char err[256] = "";
-	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
-	struct demogen_params p;
-	demogen_params_county(&p, DEMOGEN_DEFAULT_COUNTY, (uint64_t)db_meta_get(f->db, "demo_seed", 0),
-			      db_meta_get(f->db, "demo_anchor_day", 0));
-	struct demogen *g = demogen_generate(&p, err, sizeof err);
-	assert_non_null(g);
 	struct plan_set plans;
-	assert_int_equal(plan_load(f->db, &plans), 0);
-	sqlite3_stmt *st = db_prepare(f->db, "SELECT id FROM entity WHERE kind = 'project' AND key = ?1");
+	assert_int_equal(plan_load(db, &plans), 0);
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM entity WHERE kind = 'project' AND key = ?1");
 	for (size_t i = 0; i < g->project_count; i++) {
 		sqlite3_bind_text(st, 1, g->projects[i].id, -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -412,6 +408,19 @@ static void test_demo_plans_match_plan_c(void **state)
 	}
 	sqlite3_finalize(st);
 	plan_set_free(&plans);
+}
+
+static void test_demo_plans_match_plan_c(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
+	struct demogen_params p;
+	demogen_params_county(&p, DEMOGEN_DEFAULT_COUNTY, (uint64_t)db_meta_get(f->db, "demo_seed", 0),
+			      db_meta_get(f->db, "demo_anchor_day", 0));
+	struct demogen *g = demogen_generate(&p, err, sizeof err);
+	assert_non_null(g);
+	assert_plans_match(f->db, g);
 	demogen_free(g);
 }
 
@@ -586,6 +595,44 @@ static void test_story_through_ingest(void **state)
 	cat_free();
 }
 
+/*
+ * The registry as an office would load what fpmsim --print-registry writes:
+ * the CSV files through the importers, the milestone plans through the
+ * milestones ingest. Every row and item is accepted and the plans are the
+ * generator's (the same registry demo_ensure builds).
+ */
+static void test_registry_through_import_and_ingest(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", token[160];
+	assert_int_equal(cat_load(err, sizeof err), 0);
+	struct demogen *g = county(DEMOGEN_DEFAULT_SEED);
+	struct texts t = { 0 };
+	write_texts(g, &t);
+	struct import_report rep;
+	assert_int_equal(import_regions(f->db, t.regions, t.regions_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	import_report_free(&rep);
+	assert_int_equal(import_projects(f->db, t.projects, t.projects_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	import_report_free(&rep);
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0); /* a registry is there: only the token */
+	reg_refresh(f->db);
+	struct story_run run = { .db = f->db, .ctx = ingest_ctx_new(f->db) };
+	read_file_text(f->dir, "demo-token", token, sizeof token);
+	token[strcspn(token, "\n")] = '\0';
+	assert_int_equal(ingest_authenticate(run.ctx, token, &run.src), 0);
+	story_ingest(&run, SIMSTORY_MILESTONES, t.plans, t.plans_len, "plans"); /* fails on any rejection */
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM milestone"), (int64_t)g->milestone_count);
+	assert_plans_match(f->db, g);
+	ingest_effects_free(&run.fx);
+	ingest_ctx_free(run.ctx);
+	free_texts(&t);
+	demogen_free(g);
+	reg_publish(NULL);
+	cat_free();
+}
+
 /* Payments of a month's first submissions (reissues aside) at province scale with --payments 1000000. */
 static void count_payments(void *arg, enum simstory_kind kind, const char *body, size_t len, const char *what)
 {
@@ -623,6 +670,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_demo_plans_match_plan_c, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_demo_leaves_a_real_registry_alone, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_story_through_ingest, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_registry_through_import_and_ingest, setup_db, teardown_db),
 		cmocka_unit_test(test_story_scales_to_a_province),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
