@@ -281,21 +281,27 @@ static char *export_text(sqlite3 *db, bool projects, size_t *len)
 	return text;
 }
 
+/* The county's CSV files through the importers into an empty registry: every row inserted. */
+static void import_county(sqlite3 *db, const struct demogen *g, const struct texts *t)
+{
+	struct import_report rep;
+	assert_int_equal(import_regions(db, t->regions, t->regions_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(rep.inserted, g->region_count);
+	import_report_free(&rep);
+	assert_int_equal(import_projects(db, t->projects, t->projects_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(rep.inserted, g->project_count);
+	import_report_free(&rep);
+}
+
 static void test_import_accepts_every_row(void **state)
 {
 	struct fixture *f = *state;
 	struct demogen *g = county(DEMOGEN_DEFAULT_SEED);
 	struct texts t = { 0 };
 	write_texts(g, &t);
-	struct import_report rep;
-	assert_int_equal(import_regions(f->db, t.regions, t.regions_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	assert_int_equal(rep.inserted, g->region_count);
-	import_report_free(&rep);
-	assert_int_equal(import_projects(f->db, t.projects, t.projects_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	assert_int_equal(rep.inserted, g->project_count);
-	import_report_free(&rep);
+	import_county(f->db, g, &t);
 	/* what the office would export is byte for byte what the generator wrote */
 	size_t len;
 	char *exported = export_text(f->db, false, &len);
@@ -609,13 +615,7 @@ static void test_registry_through_import_and_ingest(void **state)
 	struct demogen *g = county(DEMOGEN_DEFAULT_SEED);
 	struct texts t = { 0 };
 	write_texts(g, &t);
-	struct import_report rep;
-	assert_int_equal(import_regions(f->db, t.regions, t.regions_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	import_report_free(&rep);
-	assert_int_equal(import_projects(f->db, t.projects, t.projects_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	import_report_free(&rep);
+	import_county(f->db, g, &t);
 	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0); /* a registry is there: only the token */
 	reg_refresh(f->db);
 	struct story_run run = { .db = f->db, .ctx = ingest_ctx_new(f->db) };
