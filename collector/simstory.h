@@ -58,6 +58,8 @@ void simstory_free(struct simstory *s);
 #define SIMSTORY_HISTORY_DAYS 70
 void simstory_history_probe(struct simstory *s, struct simhttp_buf *body);
 void simstory_history(struct simstory *s, simstory_send_fn *send, void *arg);
+/* The server had the opening act before (its probe was replayed): its months are part of the allocations. */
+void simstory_set_history_known(struct simstory *s);
 /* Simulated time 0 at real time `start` (after the opening act, which took its own time to send). */
 void simstory_set_start(struct simstory *s, double start);
 

@@ -66,6 +66,7 @@ struct simstory {
 	int base_period;            /* year * 12 + month - 1 of month cycle 0 */
 	double pay_scale;           /* payments per village and batch, times the story's own */
 	bool started, opening_played;
+	bool history_known;         /* the server had the opening act in an earlier run */
 	double news_e;              /* simulated time of the last advance: news after it is due */
 	struct simhttp_buf body;
 	double village_period, project_period;

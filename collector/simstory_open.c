@@ -100,6 +100,11 @@ static void village_history(struct simstory *s)
 		simstory_finish(s, SIMSTORY_SAMPLES, "history: village reports");
 }
 
+void simstory_set_history_known(struct simstory *s)
+{
+	s->history_known = true;
+}
+
 void simstory_history(struct simstory *s, simstory_send_fn *send, void *arg)
 {
 	s->send = send;

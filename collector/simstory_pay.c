@@ -110,7 +110,8 @@ static int64_t payment_amount(int batch, unsigned amount_step)
 double simstory_village_alloc(const struct simstory *s, size_t i, double e)
 {
 	double total = 0;
-	for (int c = s->opening_played ? OPEN_FIRST_CYCLE : 0; cycle_start(c) <= e; c++)
+	/* the opening's months count when they were paid: in this run or an earlier one */
+	for (int c = s->opening_played || s->history_known ? OPEN_FIRST_CYCLE : 0; cycle_start(c) <= e; c++)
 		for (int b = 0; b < cycle_batches(c); b++) {
 			uint64_t h;
 			unsigned n = village_share(s, s->base_period + c, b, i, &h);

@@ -483,6 +483,8 @@ static bool play_history(struct simstory *story, struct sender *sd, bool force)
 		printf("history: the probe got HTTP %d (%s); no opening act\n", status, status ? res.body : res.error);
 		return false;
 	}
+	if (replayed)
+		simstory_set_history_known(story);
 	if (replayed && !force) {
 		printf("history: the server has had the opening act already (probe replayed); the story continues\n");
 		return false;

@@ -506,6 +506,8 @@ static struct simstory *play(struct story_run *run, const struct demogen *g, dou
 	story_clock_now = (int64_t)start;
 	if (history)
 		simstory_history(story, story_ingest, run);
+	else /* a restart: fpmsim's probe found the opening act stored */
+		simstory_set_history_known(story);
 	for (double now = start; now < start + days * 86400 / so.speed;) {
 		story_clock_now = (int64_t)now;
 		now += simstory_advance(story, now, story_ingest, run);
@@ -588,10 +590,14 @@ static void test_story_through_ingest(void **state)
 				 DAYS_BACK(365)), 1);
 	simstory_free(story);
 
-	/* a restart a minute later (same month), without the opening act: not one payment more */
+	/* a restart a minute later (same month), without the opening act: not one payment more, and the
+	 * villages' allocations go on from where they were (they count the opening's months) */
 	int64_t payments = scalar(f->db, "SELECT count(*) FROM payment");
+	int funds = cat_find("funds_alloc_fen")->index;
+	int64_t allocated = scalarf(f->db, "SELECT sum(value) FROM latest WHERE key %% 256 = %d", funds);
 	story = play(&run, g, start + 60, 12.5, false, "t2");
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment"), payments);
+	assert_true(scalarf(f->db, "SELECT sum(value) FROM latest WHERE key %% 256 = %d", funds) >= allocated);
 	simstory_free(story);
 
 	ingest_effects_free(&run.fx);
