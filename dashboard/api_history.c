@@ -108,19 +108,33 @@ static int subject(struct api_job *job, int64_t *entity_id, enum cat_entity *lay
 	return 0;
 }
 
-json_t *api_current_values(int64_t entity_id, enum cat_entity layout, int64_t now, int64_t *as_of)
+size_t api_current_row(int64_t entity_id, enum cat_entity layout, int64_t now, double *values, int64_t *as_of)
 {
 	int64_t until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP, ts = 0;
-	double values[CAT_MAX_DS];
-	size_t n_ds;
-	long n = rrdw_pending(entity_id, until, &ts, values, 1, &n_ds);
+	size_t n_ds = cat_layout(layout)->n_ds, pending_ds = 0;
+	long n = rrdw_pending(entity_id, until, &ts, values, 1, &pending_ds);
+	if (n != 1 || pending_ds != n_ds)
+		for (size_t d = 0; d < n_ds; d++)
+			values[d] = NAN;
+	if (as_of)
+		*as_of = n == 1 ? ts : 0;
+	return n_ds;
+}
+
+json_t *api_values_json(enum cat_entity layout, const double *values)
+{
 	const struct cat_layout *l = cat_layout(layout);
 	json_t *o = json_object();
 	for (size_t d = 0; d < l->n_ds; d++)
-		json_object_set_new(o, l->ds_name[d], n == 1 ? api_number(values[d]) : json_null());
-	if (as_of)
-		*as_of = n == 1 ? ts : 0;
+		json_object_set_new(o, l->ds_name[d], api_number(values[d]));
 	return o;
+}
+
+json_t *api_current_values(int64_t entity_id, enum cat_entity layout, int64_t now, int64_t *as_of)
+{
+	double values[CAT_MAX_DS];
+	api_current_row(entity_id, layout, now, values, as_of);
+	return api_values_json(layout, values);
 }
 
 static int repeated(const int *ds, size_t m)

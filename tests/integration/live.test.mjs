@@ -171,6 +171,23 @@ test('a sample gives a delta with the village\'s township and the county, seq in
 	assert.ok(d1.entities[COUNTY], 'the county is in the delta');
 	assert.ok(d1.seq > snap.seq, `delta seq ${d1.seq} > snapshot seq ${snap.seq}`);
 	for (const k of Object.keys(d1.entities)) assert.ok(k === COUNTY || k === TOWN_OF[village], `only changed entities: ${k}`);
+	for (const [k, e] of Object.entries(d1.entities)) assert.deepEqual(Object.keys(e.values), ['poor_hh'], `${k}: only the changed metric`);
+	// the same value again changes nothing: no delta of this topic for it; a later change still comes
+	from = c.msgs.length;
+	await ingest([{ entity: village, metric: 'poor_hh', ts: nowS() - 5, value: 41 }]);
+	await ingest([{ entity: village, metric: 'trainees', ts: nowS() - 5, value: 7 }]);
+	const d1b = await c.next((m) => m.type === 'delta' && m.entities[TOWN_OF[village]]?.values.trainees === 7, { from, what: 'delta 1b' });
+	assert.ok(!c.msgs.slice(from).some((m) => m.type === 'delta' && m.seq < d1b.seq && m.entities[TOWN_OF[village]]?.values.poor_hh !== undefined), 'a re-sent value is no change');
+	assert.deepEqual(Object.keys(d1b.entities[TOWN_OF[village]].values), ['trainees']);
+	// a late subscriber's snapshot has the whole entities with both changes
+	const late = await open();
+	late.send({ type: 'subscribe', topics: [`region:${COUNTY}`] });
+	const s2 = await late.next((m) => m.type === 'snapshot', { what: 'late snapshot' });
+	assert.equal(s2.entities[TOWN_OF[village]].values.poor_hh, 41);
+	assert.equal(s2.entities[TOWN_OF[village]].values.trainees, 7);
+	assert.ok('population' in s2.entities[TOWN_OF[village]].values && s2.entities[TOWN_OF[village]].kind, 'snapshots stay whole');
+	late.assertValid();
+	late.close();
 	from = c.msgs.length;
 	await ingest([{ entity: '610824200201', metric: 'poor_hh', ts: nowS() - 4, value: 42 }]);
 	const d2 = await c.next((m) => m.type === 'delta' && m.entities['610824200000']?.values.poor_hh === 42, { from, what: 'delta 2' });
