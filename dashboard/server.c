@@ -10,6 +10,7 @@
 #include "access.h"
 #include "api_http.h"
 #include "conf.h"
+#include "httppipe.h"
 #include "httpreply.h"
 #include "ingest_http.h"
 #include "live.h"
@@ -60,9 +61,26 @@ static int is_post(struct lws *wsi)
 	return lws_hdr_total_length(wsi, WSI_TOKEN_POST_URI) > 0;
 }
 
+/* lws 4.1.6 reads a body for these (POST/PUT/PATCH even without a length). */
+static int has_body(struct lws *wsi)
+{
+	return is_post(wsi) || lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0
+#if defined(LWS_WITH_HTTP_UNCOMMON_HEADERS)
+	       || lws_hdr_total_length(wsi, WSI_TOKEN_PUT_URI) > 0 || lws_hdr_total_length(wsi, WSI_TOKEN_PATCH_URI) > 0
+#endif
+		;
+}
+
 static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 {
 	stats_add(&stats.http_requests, 1);
+	/* Pipelined behind the previous request: answered in order without a body;
+	 * with one, lws 4.1.6 would feed us its headers as body and spin, so hang
+	 * up here, the last point where it can close without using freed memory. */
+	if (httppipe_request(wsi) && has_body(wsi)) {
+		log_warn_rl("http: closing a connection that pipelined a request with a body");
+		return -1;
+	}
 	/* A pipelined request while the previous one still waits for a worker (or
 	 * for its reply to go out): we answer in order or not at all, so hang up. */
 	if (s->ingest.wait.id || s->api.wait.id || s->reply.status) {
@@ -72,6 +90,10 @@ static int on_http(struct lws *wsi, struct http_session *s, const char *path)
 	http_reply_reset(&s->reply);
 	s->route = ROUTE_NONE;
 	s->completed_body = 0;
+	/* Only ingest and API POSTs read their body: after any other, close rather
+	 * than let lws discard it unseen (the pipelining check could not follow). */
+	if (has_body(wsi) && !is_post(wsi))
+		http_reply_close_after(&s->reply);
 	if (strncmp(path, "/api/v1/ingest/", 15) == 0) {
 		s->route = ROUTE_INGEST;
 		if (!is_post(wsi)) {
@@ -140,13 +162,15 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 			api_http_body(&s->api, &s->reply, in, len);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		/* lws 4.1.6 repeats this callback, without end and without polling for
-		 * WRITEABLE, when more pipelined bytes wait behind a body whose reply is
-		 * not written yet: a repeat means that state, so hang up (a client
-		 * re-sends; ingest re-sends are idempotent by batch_id). */
+		/* lws 4.1.6 repeats this callback on every service pass while pipelined
+		 * bytes wait behind a body whose reply is not written yet: hang up (a
+		 * client re-sends; ingest re-sends are idempotent by batch_id). Safe
+		 * here: on_http refused bodies read from lws's buffer, so this is never
+		 * inside lws_http_action. */
 		if (s->completed_body)
 			return -1;
 		s->completed_body = 1;
+		httppipe_mark(wsi); /* the body's end: what the next request is compared with */
 		if (s->route == ROUTE_INGEST)
 			ingest_http_complete(&s->ingest, &s->reply);
 		else if (s->route == ROUTE_API)
