@@ -374,6 +374,18 @@ static void test_demo_ensure_keeps_county_and_token(void **state)
 	assert_string_equal(token, again);
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM ingest_token"), 1);
 
+	/* every kind, also for a token an earlier start made with the table's older default */
+	static const char all_kinds[] = "SELECT count(*) FROM ingest_token WHERE name = 'simulator' AND kinds ="
+					" 'samples,payment_batches,payment_results,progress,milestones,monitoring'";
+	assert_int_equal(scalar(f->db, all_kinds), 1);
+	assert_int_equal(sqlite3_exec(f->db, "UPDATE ingest_token SET kinds = 'samples,payment_batches,payment_results,"
+				      "progress,milestones'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
+	assert_int_equal(scalar(f->db, all_kinds), 1);
+	read_file_text(f->dir, "demo-token", again, sizeof again);
+	assert_string_equal(token, again);
+	assert_true(token_works(f->db, token));
+
 	/* the token file lost: only a hash is stored, so a new token replaces the old one */
 	char path[128];
 	snprintf(path, sizeof path, "%s/demo-token", f->dir);
