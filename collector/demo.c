@@ -165,7 +165,8 @@ static void read_token_file(const char *path, char *token, size_t cap)
  * The `simulator` token: conf.demo_token when set, else the one in
  * <data_dir>/demo-token as long as it still matches the stored hash, else a
  * new one. The file (0600) always ends up holding the working token, so the
- * simulator and README's script need look nowhere else. A revoked token stays
+ * simulator and README's script need look nowhere else. It may send every
+ * kind, also one added after the token was made. A revoked token stays
  * revoked: that is an administrator's decision, not something a restart undoes.
  */
 static int ensure_token(sqlite3 *db, char *err, size_t errlen)
@@ -205,13 +206,19 @@ static int ensure_token(sqlite3 *db, char *err, size_t errlen)
 		log_info("demo: ingest token '%s' written to %s", DEMO_TOKEN_NAME, path);
 	}
 	ingest_token_hash(token, hash);
-	if (found && memcmp(hash, stored, 32) == 0)
-		return 0;
-	st = db_prepare(db, "INSERT INTO ingest_token(name, token_hash, created) VALUES (?1, ?2, ?3)"
-			    " ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash");
+	/* every kind the server takes, named: the table's default predates the newer kinds, and a token
+	 * from an earlier start gets the ones added since (its hash is kept when it still matches) */
+	char kinds[160] = "";
+	for (int k = 0; k < ING_KINDS; k++)
+		snprintf(kinds + strlen(kinds), sizeof kinds - strlen(kinds), "%s%s", k ? "," : "",
+			 ingest_kind_name((enum ingest_kind)k));
+	st = db_prepare(db, "INSERT INTO ingest_token(name, token_hash, kinds, created) VALUES (?1, ?2, ?3, ?4)"
+			    " ON CONFLICT(name) DO UPDATE SET token_hash = excluded.token_hash, kinds = excluded.kinds"
+			    " WHERE token_hash IS NOT excluded.token_hash OR kinds IS NOT excluded.kinds");
 	sqlite3_bind_text(st, 1, DEMO_TOKEN_NAME, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 3, kinds, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (int64_t)time(NULL));
 	int rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

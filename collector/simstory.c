@@ -21,8 +21,9 @@
  *   season 0 after an opening act: the stall ran -65d..1.5d and the silence -40d..1d;
  *     the delayed project's extra allocation of -40d is paid at 2d; the idle
  *     project's advance (400 days back) stays idle until the project starts.
- *   household monitoring records (防返贫监测户 flagged at risk, for the 15-day
- *     monitoring-overdue rule) are not sent yet: see step_monitoring.
+ *   always: the households the villages flag for return-to-poverty monitoring
+ *     (防返贫监测户): identified within 4 days, helped within 2 weeks (simstory_mon.c);
+ *     after an opening act one household flagged -20d waits for help until 2.5d.
  */
 #include "simstory_int.h"
 
@@ -33,10 +34,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const simstory_kind_names[SIMSTORY_KINDS] = { "samples", "payment_batches", "payment_results", "progress", "milestones" };
+const char *const simstory_kind_names[SIMSTORY_KINDS] = { "samples", "payment_batches", "payment_results", "progress",
+							   "milestones", "monitoring" };
 const char *const simstory_paths[SIMSTORY_KINDS] = {
 	"/api/v1/ingest/samples", "/api/v1/ingest/payment-batch", "/api/v1/ingest/payment-results",
-	"/api/v1/ingest/progress", "/api/v1/ingest/milestones",
+	"/api/v1/ingest/progress", "/api/v1/ingest/milestones", "/api/v1/ingest/monitoring",
 };
 
 enum village_metric {
@@ -62,14 +64,14 @@ double simstory_real(const struct simstory *s, double e)
 	return s->opt.start + (e < 0 ? e : e / s->opt.speed);
 }
 
-static double trend_day_at(const struct simstory *s, double e)
+double simstory_trend_day_at(const struct simstory *s, double e)
 {
 	return (s->opt.start + e - (double)cst_day_start(s->g->params.anchor_day)) / DAY;
 }
 
 double simstory_trend_day(const struct simstory *s, double now)
 {
-	return trend_day_at(s, (now - s->opt.start) * s->opt.speed);
+	return simstory_trend_day_at(s, (now - s->opt.start) * s->opt.speed);
 }
 
 /* ---- story roles ---- */
@@ -228,25 +230,20 @@ void simstory_finish(struct simstory *s, enum simstory_kind kind, const char *wh
 
 /*
  * One day of a village's monitored households (防返贫监测户). The households
- * flagged at risk here (new marginal and sudden-hardship cases) are where the
- * household monitoring records will come from once that ingest kind exists:
- * each flagged household then gets a record, most identified and helped
- * within days, one scripted case left waiting past the 15-day limit in the
- * opening act and helped early in the run, like the other trouble.
+ * flagged here (new marginal, sudden-hardship and unstable cases) are the
+ * ones simstory_mon.c sends records for, each identified and helped within
+ * days (one scripted case left waiting past the 15-day limit).
  */
 static void step_monitoring(const struct simstory *s, struct village_state *v, size_t index, int32_t day)
 {
-	double base = s->g->regions[v->region].monitored_hh, p_new = base / 60;
-	uint64_t h = demogen_hash(s->g->params.seed ^ 0x6d6f6eu, (uint64_t)index << 24 ^ (uint64_t)day);
-	double u[4];
-	for (int i = 0; i < 4; i++)
-		u[i] = (double)((h >> (16 * i)) & 0xffff) / 65536;
-	unsigned total = (unsigned)v->unstable + v->marginal + v->sudden;
-	v->marginal += u[0] < p_new;
-	v->sudden += u[1] < p_new / 3;
-	v->unstable += u[2] < p_new / 2;
+	uint64_t h;
+	unsigned flags = simstory_mon_flags(s, index, day, &h), total = (unsigned)v->unstable + v->marginal + v->sudden;
+	double u3 = (double)((h >> 48) & 0xffff) / 65536;
+	v->marginal += flags & 1;
+	v->sudden += flags >> 1 & 1;
+	v->unstable += flags >> 2 & 1;
 	/* removals balance arrivals around the baseline: total * 1.83 / 60 per day */
-	if (total > 0 && u[3] < total * 1.83 / 60) {
+	if (total > 0 && u3 < total * 1.83 / 60) {
 		uint16_t *largest = v->marginal >= v->unstable && v->marginal >= v->sudden ? &v->marginal
 				  : v->unstable >= v->sudden ? &v->unstable : &v->sudden;
 		(*largest)--;
@@ -305,7 +302,7 @@ static void format_value(int metric, double value, char *buf, size_t cap)
 void simstory_village_report(struct simstory *s, size_t i, double e, double ts, bool baseline)
 {
 	struct village_state *v = &s->villages[i];
-	double day = trend_day_at(s, e);
+	double day = simstory_trend_day_at(s, e);
 	while (!baseline && v->stepped_day < (int32_t)floor(day))
 		step_monitoring(s, v, i, ++v->stepped_day);
 	char value[32];
@@ -523,6 +520,7 @@ struct simstory *simstory_new(const struct demogen *g, const struct simstory_opt
 	/* the periods, but never more often than the server's 300 s RRD step needs (or a person can follow) */
 	s->village_period = fmax(HOUR, 60 * opt->speed);
 	s->project_period = fmax(3 * DAY, 30 * opt->speed);
+	s->mon_period = fmax(HOUR, 5 * opt->speed); /* a monitoring scan costs villages x weeks */
 	s->villages = xcalloc(g->village_count + 1, sizeof *s->villages);
 	s->townships = xcalloc(g->township_count + 1, sizeof *s->townships);
 	s->has_projects = xcalloc(g->region_count + 1, 1);
@@ -558,6 +556,7 @@ struct simstory *simstory_new(const struct demogen *g, const struct simstory_opt
 	for (size_t i = 0; i < g->lagging_count; i++)
 		s->lagging[g->lagging[i]] = 1;
 	cast_roles(s, cst_day((int64_t)opt->start));
+	simstory_mon_cast(s);
 	char date[16];
 	cst_date_format(cst_day((int64_t)opt->start), date, sizeof date);
 	s->base_period = (int)strtol(date, NULL, 10) * 12 + (int)strtol(date + 5, NULL, 10) - 1;
@@ -596,6 +595,7 @@ double simstory_advance(struct simstory *s, double now, simstory_send_fn *send, 
 	bool news = s->started && news_between(s, NEWS_ANY, SIZE_MAX, SIZE_MAX, s->news_e, e);
 	next = fmin(next, report_villages(s, e, now, news)); /* villages first: argument order is unspecified in C */
 	next = fmin(next, report_projects(s, e, now, news));
+	next = fmin(next, simstory_mon_advance(s, e));
 	s->started = true;
 	s->news_e = e;
 	return fmin(1, fmax(0.02, (next - e) / s->opt.speed));
@@ -613,10 +613,12 @@ void simstory_load_value(const struct simstory *s, size_t village, size_t metric
 	format_value((int)metric, village_value(s, village, (int)metric, day), buf, cap);
 }
 
-void simstory_periods(const struct simstory *s, double *village, double *project, int *year, int *month)
+void simstory_periods(const struct simstory *s, double *village, double *project, double *monitoring, int *year,
+		      int *month)
 {
 	*village = s->village_period;
 	*project = s->project_period;
+	*monitoring = s->mon_period;
 	*year = s->base_period / 12;
 	*month = s->base_period % 12 + 1;
 }

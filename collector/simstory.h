@@ -26,6 +26,7 @@ enum simstory_kind {
 	SIMSTORY_PAYMENT_RESULTS,
 	SIMSTORY_PROGRESS,
 	SIMSTORY_MILESTONES,
+	SIMSTORY_MONITORING,
 	SIMSTORY_KINDS
 };
 
@@ -86,6 +87,9 @@ double simstory_advance(struct simstory *s, double now, simstory_send_fn *send, 
 #define SIMSTORY_DELAY_FROM (-40)     /* the delayed project's extra allocation */
 #define SIMSTORY_DELAY_PAID 2         /* ... paid out (after an opening act) */
 #define SIMSTORY_RECOVER_DAYS 6       /* a stalled project back on plan after its restart */
+#define SIMSTORY_MON_FLAGGED (-20)    /* the overdue household flagged at risk, ... */
+#define SIMSTORY_MON_IDENTIFIED 3     /* ... identified days later ... */
+#define SIMSTORY_MON_HELPED 2.5       /* ... and helped (after an opening act) */
 
 /* Month-cycle event i in words; false past the last one. */
 bool simstory_pay_event(size_t i, double *at, char *batch, const struct demogen_fund **fund, const char **step,
@@ -98,8 +102,9 @@ size_t simstory_silent_township(const struct simstory *s, size_t season);
 /* The opening act's money roles (project indices, SIZE_MAX for nobody). */
 size_t simstory_idle_project(const struct simstory *s);
 size_t simstory_delayed_project(const struct simstory *s);
-/* Report periods (simulated seconds) and the calendar month of month cycle 0. */
-void simstory_periods(const struct simstory *s, double *village, double *project, int *year, int *month);
+/* Report periods (simulated seconds; monitoring: its records' at most) and the calendar month of month cycle 0. */
+void simstory_periods(const struct simstory *s, double *village, double *project, double *monitoring, int *year,
+		      int *month);
 /*
  * The entities each alert rule should name after the opening act, as one
  * JSON object {rule: [keys]} written to `out` (for tests and presenters).

@@ -2,7 +2,8 @@
  * simstory_int: what the story's files share. simstory.c keeps the clock,
  * the roles, the villages and the projects; simstory_pay.c the card
  * payments and the allocations they pay out; simstory_open.c the opening
- * act (the county's recent past, sent with past timestamps).
+ * act (the county's recent past, sent with past timestamps); simstory_mon.c
+ * the monitored households' records.
  */
 #ifndef SIMSTORY_INT_H
 #define SIMSTORY_INT_H
@@ -68,14 +69,19 @@ struct simstory {
 	bool started, opening_played;
 	bool history_known;         /* the server had the opening act in an earlier run */
 	double news_e;              /* simulated time of the last advance: news after it is due */
+	double mon_e;               /* monitoring records sent up to this simulated time */
+	bool mon_started;
+	size_t mon_village;         /* the overdue household's village (index in villages); SIZE_MAX */
 	struct simhttp_buf body;
-	double village_period, project_period;
+	double village_period, project_period, mon_period;
 	simstory_send_fn *send;
 	void *send_arg;
 };
 
 /* Real Unix time of simulated time e: the past at real speed, the run at its speed. */
 double simstory_real(const struct simstory *s, double e);
+/* Trend day (days since the generator's anchor day) at simulated time e. */
+double simstory_trend_day_at(const struct simstory *s, double e);
 /* The season-0 trouble began before the start: only when this run played the opening act. */
 bool simstory_township_silent(const struct simstory *s, size_t township, double e);
 
@@ -108,5 +114,17 @@ bool simstory_pay_answer(size_t i, double *at, char *what, size_t cap);
 /* The opening's payment trouble by rule, as JSON fragments ("rule":[...]). */
 void simstory_pay_roles(const struct simstory *s, FILE *out);
 void simstory_pay_free(struct simstory *s);
+/* Household n (1-based) of a region: its 户编号, as the payments and the monitoring records name it. */
+void simstory_household_id(const struct simstory *s, size_t region, unsigned n, char *out, size_t cap);
+
+/* Monitored households (simstory_mon.c). Bit c of the result: village `index` flagged a household of
+ * category c (at risk, hardship, unstable) on trend day `day`; *hash: the day's draw, for the counts. */
+unsigned simstory_mon_flags(const struct simstory *s, size_t index, int32_t day, uint64_t *hash);
+/* The village of the overdue household (after the roles are cast). */
+void simstory_mon_cast(struct simstory *s);
+/* The records due up to e (the rosters first, at the start); the simulated time of the next. */
+double simstory_mon_advance(struct simstory *s, double e);
+/* The overdue household, its village (region index) and when it was flagged; false for none. */
+bool simstory_mon_script(const struct simstory *s, char *household, size_t cap, size_t *village, double *flagged);
 
 #endif

@@ -7,7 +7,8 @@
  * would fire and resolve within a second while the past is being sent:
  * payments first (settled batches dated after their results), then every
  * project's history, then the villages', each entity's history whole in one
- * request, so the server never sees a half-told past.
+ * request, so the server never sees a half-told past. The monitored
+ * households' state follows at the run's start (simstory_mon.c).
  */
 #include "simstory_int.h"
 
@@ -179,6 +180,16 @@ static size_t tell_opening(const struct simstory *s, struct told *t)
 	tell(t, &n, SIMSTORY_OPEN_STALL_TO * DAY, "%s restarts (复工): project_stalled resolves; back on plan %d days "
 	     "later", stall, SIMSTORY_RECOVER_DAYS);
 	tell(t, &n, SIMSTORY_DELAY_PAID * DAY, "%s pays its contractor: alloc_delayed resolves", delayed);
+	char household[32];
+	size_t village;
+	double flagged;
+	if (simstory_mon_script(s, household, sizeof household, &village, &flagged)) {
+		tell(t, &n, flagged, "monitoring_overdue: household %s of %s %s is flagged at risk (边缘易致贫户), "
+		     "identified %d days later; no help follows", household, s->g->regions[village].code,
+		     demogen_str(s->g, s->g->regions[village].name), SIMSTORY_MON_IDENTIFIED);
+		tell(t, &n, SIMSTORY_MON_HELPED * DAY, "household %s: help in place (落实帮扶措施): monitoring_overdue "
+		     "resolves", household);
+	}
 	qsort(t, n, sizeof *t, by_time);
 	return n;
 }
@@ -229,5 +240,11 @@ void simstory_write_roles(const struct simstory *s, FILE *out)
 	fprintf(out, "]");
 	one[0] = town == SIZE_MAX ? "" : g->regions[town].code;
 	json_keys(out, "township_silent", one, town != SIZE_MAX, true);
+	char household[32];
+	size_t village = 0;
+	double flagged;
+	bool overdue = simstory_mon_script(s, household, sizeof household, &village, &flagged);
+	one[0] = g->regions[village].code;
+	json_keys(out, "monitoring_overdue", one, overdue, true);
 	fprintf(out, "}\n");
 }

@@ -179,12 +179,12 @@ static void plan_batch(const struct simstory *s, struct pay_batch *b, int period
 	}
 }
 
-/* Household n (1-based) of a village: its 户编号, and its masked card (a new card per version). */
-static void household_id(const struct simstory *s, size_t region, unsigned n, char *out, size_t cap)
+void simstory_household_id(const struct simstory *s, size_t region, unsigned n, char *out, size_t cap)
 {
 	snprintf(out, cap, "%s%04u", s->g->regions[region].code, n);
 }
 
+/* Household n's masked card (a new card per version). */
 static void household_card(const struct simstory *s, size_t region, unsigned n, unsigned version, char *out, size_t cap)
 {
 	static const char *const banks[] = { "6217", "6228", "6221", "6230" }; /* 建行, 农行, 农信, 农商 */
@@ -203,7 +203,7 @@ static void payment_no(const struct simstory *s, const struct pay_batch *b, cons
 		       char *out, size_t cap)
 {
 	char household[32];
-	household_id(s, p->region, p->household, household, sizeof household);
+	simstory_household_id(s, p->region, p->household, household, sizeof household);
 	snprintf(out, cap, "%04d%02d%c-%s%s", b->period / 12, b->period % 12 + 1, 'A' + b->letter, household,
 		 reissue ? "R" : "");
 }
@@ -226,7 +226,7 @@ static void payment_item(struct simstory *s, const struct pay_batch *b, const st
 {
 	char number[64], household[32], card[32];
 	payment_no(s, b, p, reissue, number, sizeof number);
-	household_id(s, p->region, p->household, household, sizeof household);
+	simstory_household_id(s, p->region, p->household, household, sizeof household);
 	/* a closed card (卡已注销) is paid again to the household's new card */
 	household_card(s, p->region, p->household, reissue && p->reason == 1, card, sizeof card);
 	simstory_item_separator(s);
@@ -421,7 +421,7 @@ void simstory_pay_roles(const struct simstory *s, FILE *out)
 	const struct demogen_fund *fund = &demogen_funds[pay_plans[PAY_E].fund];
 	for (size_t i = 0; i < o[PAY_E].count && i < 3; i++) {
 		char household[32];
-		household_id(s, o[PAY_E].items[i].region, o[PAY_E].items[i].household, household, sizeof household);
+		simstory_household_id(s, o[PAY_E].items[i].region, o[PAY_E].items[i].household, household, sizeof household);
 		fprintf(out, "%s\"%s/%s/%04d-%02d\"", i ? "," : "", household, fund->fund_type, o[PAY_E].period / 12,
 			o[PAY_E].period % 12 + 1);
 	}

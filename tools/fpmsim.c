@@ -76,7 +76,8 @@ static int usage(FILE *out)
 	fprintf(out,
 		"usage: fpmsim [options]\n"
 		"  --url URL            server (default http://127.0.0.1:8080)\n"
-		"  --token T | --token-file F   the ingest token (fpmond demo = 1 writes <data_dir>/demo-token)\n"
+		"  --token T | --token-file F   an ingest token for every kind (fpmond demo = 1 writes\n"
+		"                       <data_dir>/demo-token)\n"
 		"  --county-file F      seed, county and anchor of the demo county (default: demo-county beside\n"
 		"                       the token file, as fpmond writes it)\n"
 		"  --seed N --county CODE --anchor YYYY-MM-DD   override what the county file says\n"
@@ -362,12 +363,12 @@ static void print_opening(const struct simstory *story, double start, double spe
 static void print_schedule(const struct simstory *story, const struct demogen *g, double speed, double start,
 			   bool opened)
 {
-	double village_period, project_period, at;
+	double village_period, project_period, mon_period, at;
 	int year, month;
 	char a[32], b[32], batch;
 	const struct demogen_fund *fund;
 	const char *step, *note;
-	simstory_periods(story, &village_period, &project_period, &year, &month);
+	simstory_periods(story, &village_period, &project_period, &mon_period, &year, &month);
 	printf("story: seed %llu, %zu county(ies), %zu townships, %zu villages, %zu projects; speed %g (1 real s = %g sim s)\n"
 	       "  simulated time runs from this run's start; every message carries the real time of sending\n"
 	       "  always: each village reports %d metrics every %.1f sim h (%s real), each project its progress every "
@@ -375,6 +376,10 @@ static void print_schedule(const struct simstory *story, const struct demogen *g
 	       g->village_count, g->project_count, speed, speed, SIMSTORY_VILLAGE_METRICS, village_period / 3600,
 	       real_span(village_period, speed, a, sizeof a), project_period / 86400,
 	       real_span(project_period, speed, b, sizeof b));
+	printf("  always: the households villages flag for monitoring (防返贫监测户) are identified within 4 sim d and\n"
+	       "    helped within 2 weeks (%s real), so none is overdue; their records at most every %s real, and\n"
+	       "    each village's roster as it stands at the start (after an opening act, now or in an earlier run)\n",
+	       real_span(14 * 86400.0, speed, a, sizeof a), real_span(mon_period, speed, b, sizeof b));
 	printf("  month cycle m = 0, 1, ... every %d sim days (%s real), paying period %04d-%02d + m months:\n",
 	       SIMSTORY_MONTH_DAYS, real_span(SIMSTORY_MONTH_DAYS * 86400.0, speed, a, sizeof a), year, month);
 	for (size_t i = 0; simstory_pay_event(i, &at, &batch, &fund, &step, &note); i++) {
@@ -570,12 +575,11 @@ static int summarise(double elapsed, double speed, const struct options *o)
 		printf("load: %.0f samples/s asked; %.0f samples/s accepted overall\n", o->rate,
 		       tallies[SIMSTORY_SAMPLES].accepted / fmax(elapsed, 1e-9));
 	bool clean = total.rejected == 0 && total.failed == 0;
-	printf("fpmsim summary: %.1f s real (%.1f sim h), %llu batches (%llu retried, %llu failed); "
-	       "samples %llu/%llu, payment_batches %llu/%llu, payment_results %llu/%llu, progress %llu/%llu, "
-	       "milestones %llu/%llu accepted/rejected; %s\n", elapsed, elapsed * speed / 3600, total.requests,
-	       total.retried, total.failed, tallies[0].accepted, tallies[0].rejected, tallies[1].accepted, tallies[1].rejected,
-	       tallies[2].accepted, tallies[2].rejected, tallies[3].accepted, tallies[3].rejected, tallies[4].accepted,
-	       tallies[4].rejected, clean ? "all accepted" : "NOT all accepted");
+	printf("fpmsim summary: %.1f s real (%.1f sim h), %llu batches (%llu retried, %llu failed);", elapsed,
+	       elapsed * speed / 3600, total.requests, total.retried, total.failed);
+	for (int k = 0; k < SIMSTORY_KINDS; k++)
+		printf("%s %s %llu/%llu", k ? "," : "", simstory_kind_names[k], tallies[k].accepted, tallies[k].rejected);
+	printf(" accepted/rejected; %s\n", clean ? "all accepted" : "NOT all accepted");
 	return clean ? 0 : 1;
 }
 

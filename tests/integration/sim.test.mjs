@@ -3,9 +3,9 @@
 // act (the county's last 70 days with past timestamps) and then the story at
 // 20,000x. Every alert rule the story scripts must fire for the entity the
 // story names on its 'roles:' line, and the ones the schedule answers early
-// in the run must resolve; the money rules name nobody else. A second start
-// of the simulator finds the opening act stored (its probe is replayed),
-// pays nobody twice and keeps every accepted item. The registry fpmsim
+// in the run must resolve; the money and monitoring rules name nobody else.
+// A second start of the simulator finds the opening act stored (its probe is
+// replayed), pays nobody twice and keeps every accepted item. The registry fpmsim
 // writes as CSV, imported by fpmctl into an empty database, is the demo's.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,7 +21,7 @@ const SPEED = 20000; // a simulated day in 4.3 s: the last answer (+9 d) 39 s in
 
 // Resolved by the run's schedule (+6 h .. +9 d); the others stay open for a person.
 const RESOLVE = ['payment_overdue', 'payment_failed', 'alloc_delayed', 'project_behind', 'milestone_overdue',
-	'project_stalled', 'project_silent', 'village_silent', 'township_silent'];
+	'project_stalled', 'project_silent', 'village_silent', 'township_silent', 'monitoring_overdue'];
 const STAY = ['duplicate_subsidy', 'idle_funds'];
 
 let d;
@@ -95,12 +95,14 @@ test('the opening act fires every scripted alert, the run answers them on schedu
 	for (const rule of STAY)
 		for (const k of roles[rule]) assert.equal(stateOf(list, rule, k), 'open', `${rule} ${k} stays open`);
 
-	// the money rules name nobody the story did not cast (the idle advance is also an overdue allocation)
+	// the money and monitoring rules name nobody the story did not cast (the idle advance is also an overdue
+	// allocation; every other flagged household is helped within two weeks)
 	const named = (rule) => new Set(list.filter((a) => a.rule === rule).map((a) => a.entity));
 	assert.deepEqual([...named('idle_funds')], roles.idle_funds);
 	assert.deepEqual([...named('alloc_delayed')].sort(), [...roles.alloc_delayed, ...roles.idle_funds].sort());
 	assert.deepEqual([...named('payment_overdue')], roles.payment_overdue);
 	assert.deepEqual([...named('payment_failed')].sort(), [...roles.payment_failed].sort());
+	assert.deepEqual([...named('monitoring_overdue')], roles.monitoring_overdue);
 	assert.deepEqual([...named('duplicate_subsidy')].filter((k) => roles.duplicate_subsidy.includes(k)).sort(),
 		[...roles.duplicate_subsidy].sort());
 	await stopSim(sim);

@@ -374,6 +374,18 @@ static void test_demo_ensure_keeps_county_and_token(void **state)
 	assert_string_equal(token, again);
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM ingest_token"), 1);
 
+	/* every kind, also for a token an earlier start made with the table's older default */
+	static const char all_kinds[] = "SELECT count(*) FROM ingest_token WHERE name = 'simulator' AND kinds ="
+					" 'samples,payment_batches,payment_results,progress,milestones,monitoring'";
+	assert_int_equal(scalar(f->db, all_kinds), 1);
+	assert_int_equal(sqlite3_exec(f->db, "UPDATE ingest_token SET kinds = 'samples,payment_batches,payment_results,"
+				      "progress,milestones'", NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
+	assert_int_equal(scalar(f->db, all_kinds), 1);
+	read_file_text(f->dir, "demo-token", again, sizeof again);
+	assert_string_equal(token, again);
+	assert_true(token_works(f->db, token));
+
 	/* the token file lost: only a hash is stored, so a new token replaces the old one */
 	char path[128];
 	snprintf(path, sizeof path, "%s/demo-token", f->dir);
@@ -459,7 +471,7 @@ struct story_run {
 static void story_ingest(void *arg, enum simstory_kind kind, const char *body, size_t len, const char *what)
 {
 	static const enum ingest_kind kinds[SIMSTORY_KINDS] = {
-		ING_SAMPLES, ING_PAYMENT_BATCH, ING_PAYMENT_RESULTS, ING_PROGRESS, ING_MILESTONES,
+		ING_SAMPLES, ING_PAYMENT_BATCH, ING_PAYMENT_RESULTS, ING_PROGRESS, ING_MILESTONES, ING_MONITORING,
 	};
 	struct story_run *run = arg;
 	char *reply = NULL;
@@ -514,6 +526,26 @@ static struct simstory *play(struct story_run *run, const struct demogen *g, dou
 	}
 	return story;
 }
+
+/* The one entity simstory_write_roles names for `rule` ("" for none). */
+static void role_of(const struct simstory *story, const char *rule, char *out, size_t cap)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	simstory_write_roles(story, f);
+	fclose(f);
+	json_t *roles = json_loads(text, 0, NULL);
+	assert_non_null(roles);
+	const char *key = json_string_value(json_array_get(json_object_get(roles, rule), 0));
+	snprintf(out, cap, "%s", key ? key : "");
+	json_decref(roles);
+	free(text);
+}
+
+/* Monitored households past the 15-day limit at some moment up to `now`: help or removal came later, or never. */
+#define MONITOR_LATE "SELECT count(*) FROM monitor_household WHERE coalesce(helped_at, risk_removed_at, %lld)" \
+		     " - flagged_at > 15 * 86400"
 
 /* What a township's villages reported themselves (card payments are the bank's) in [from, to). */
 #define SAMPLES_OF_TOWNSHIP "SELECT count(*) FROM sample s JOIN entity e ON e.id = s.entity_id" \
@@ -588,6 +620,26 @@ static void test_story_through_ingest(void **state)
 	assert_int_equal(scalarf(f->db, "SELECT count(*) FROM sample s JOIN entity e ON e.id = s.entity_id"
 				 " WHERE e.key = '%s' AND s.ts < %lld AND s.value > 0", g->projects[simstory_idle_project(story)].id,
 				 DAYS_BACK(365)), 1);
+	/* monitored households, named like the payments' (village code + number): every village's roster,
+	 * flags in the run identified and helped, a few hardships passed; one household waited past the
+	 * 15-day limit from the opening act until its help at +2.5 d (60 s here) */
+	long long now = (long long)story_clock_now;
+	char village[16];
+	role_of(story, "monitoring_overdue", village, sizeof village);
+	int64_t monitored = scalar(f->db, "SELECT count(*) FROM monitor_household");
+	assert_true(monitored >= (int64_t)g->village_count * 24);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM monitor_household m JOIN entity e ON e.id = m.village_id"
+			 " WHERE length(m.household) <> 16 OR substr(m.household, 1, 12) <> e.key"), 0);
+	assert_int_equal(scalar(f->db, "SELECT count(DISTINCT category) FROM monitor_household"), 3);
+	assert_true(scalarf(f->db, "SELECT count(*) FROM monitor_household WHERE flagged_at >= %lld AND"
+			    " helped_at > identified_at", (long long)start) > 10);
+	assert_true(scalar(f->db, "SELECT count(*) FROM monitor_household WHERE risk_removed_at IS NOT NULL"
+			   " AND helped_at IS NULL") > 0);
+	assert_int_equal(scalarf(f->db, MONITOR_LATE, now), 1);
+	assert_int_equal(scalarf(f->db, MONITOR_LATE " AND identified_at IS NOT NULL AND helped_at BETWEEN %lld AND %lld"
+				 " AND flagged_at < %lld AND village_id = (SELECT id FROM entity WHERE key = '%s')", now,
+				 (long long)start + 59, (long long)start + 61, (long long)cst_day_start(cst_day((int64_t)start) - 15),
+				 village), 1);
 	simstory_free(story);
 
 	/* a restart a minute later (same month), without the opening act: not one payment more, and the
@@ -598,6 +650,9 @@ static void test_story_through_ingest(void **state)
 	story = play(&run, g, start + 60, 12.5, false, "t2");
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment"), payments);
 	assert_true(scalarf(f->db, "SELECT sum(value) FROM latest WHERE key %% 256 = %d", funds) >= allocated);
+	/* the same rosters again, nobody newly overdue */
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM monitor_household"), monitored);
+	assert_int_equal(scalarf(f->db, MONITOR_LATE " AND helped_at IS NULL", (long long)story_clock_now), 0);
 	simstory_free(story);
 
 	ingest_effects_free(&run.fx);
