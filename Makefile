@@ -3,8 +3,10 @@
 # new module is one new .c/.h pair and nothing here changes.
 #   make                    build everything under build/
 #   make demo               install what is missing, build, run the demo county
-#   make test               unit + integration tests; last line "N passed, N failed"
-#   make SANITIZE=address,undefined test
+#   make test               every test stage CI runs; last line "N passed, N failed"
+#   make check              the plain suite only (unit, integration, browser)
+#   make SANITIZE=address,undefined BUILD=build-asan check
+#   make FAULT=1 BUILD=build-fault   fault points armed from $FPMON_FAULTS (tests only)
 #   make bench              benchmarks with their baselines (not a test)
 #   make fuzz RUNS=20000    fuzz targets, a fixed number of runs each (FUZZ_SECONDS=600 for long runs)
 #   make install PREFIX=/usr/local DESTDIR=
@@ -35,6 +37,11 @@ Q = @
 say = @printf '  %-6s %s\n'
 endif
 
+# Fault injection (collector/fault.h): a test build only, never installed.
+ifeq ($(FAULT),1)
+CPPFLAGS += -DFPMON_FAULT_INJECTION
+endif
+
 ifneq ($(SANITIZE),)
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS    += -fsanitize=$(SANITIZE)
@@ -52,7 +59,7 @@ UNIT_BIN      = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRC     = $(sort $(wildcard bench/*.c))
 BENCH_BIN     = $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps test unit bench install clean fuzz demo
+.PHONY: all deps test check unit bench install clean fuzz demo
 all: $(BUILD)/fpmond $(TOOLS_BIN)
 
 deps:
@@ -104,7 +111,12 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(BUILD)/libcore.a
 
 unit: $(UNIT_BIN)
 
+# Every stage CI runs (tests/ci.sh: plain, sanitizers, valgrind, fuzz, soak).
 test: deps
+	@tests/ci.sh
+
+# The plain suite alone on $(BUILD): unit, integration and browser tests.
+check: deps
 	@$(MAKE) --no-print-directory all unit
 	@tests/run.sh $(BUILD)
 

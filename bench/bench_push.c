@@ -48,6 +48,7 @@ static struct {
 	_Atomic int trigger_fail;
 	double *lat;              /* n x rounds, -1 = not (yet) seen */
 	long frames, frame_bytes, deltas_unmatched;
+	long live_frames, live_bytes; /* after the snapshot: the frames the rounds cause */
 } B;
 
 static struct sockaddr_in server_addr(void)
@@ -183,6 +184,8 @@ static void on_message(struct conn *c, const char *p, size_t n, double now)
 	}
 	if (c->st != C_READY)
 		return;
+	B.live_frames++;
+	B.live_bytes += (long)n;
 	int r = round_of(p, n);
 	if (r == -2)
 		B.deltas_unmatched++;
@@ -550,9 +553,9 @@ int main(int argc, char **argv)
 	fprintf(stderr,
 		"bench_push %s: %zu of %zu client x round frames, p50 %.1f ms, p99 %.1f ms, max %.1f ms; "
 		"server CPU %.0f%% of a core; RSS idle %ld KiB, with clients %ld KiB (%.2f KiB per client); "
-		"%d clients dropped, %d triggers failed, %ld deltas unmatched\n",
+		"%.0f bytes per frame; %d clients dropped, %d triggers failed, %ld deltas unmatched\n",
 		B.label, got, n_all, p50, p99, mx, (cpu1 - cpu0) / (t1 - t0) * 100, rss_idle, rss_with,
-		(double)(rss_with - rss_idle) / B.n, B.dead, atomic_load(&B.trigger_fail), B.deltas_unmatched);
+		(double)(rss_with - rss_idle) / B.n, B.live_frames ? (double)B.live_bytes / (double)B.live_frames : 0.0, B.dead, atomic_load(&B.trigger_fail), B.deltas_unmatched);
 	char key[128];
 #define OUT(k, ...) (snprintf(key, sizeof key, "%s.%s", B.label, k), bench_result(key, __VA_ARGS__))
 	OUT("clients", "%d", B.n);
@@ -561,6 +564,7 @@ int main(int argc, char **argv)
 	OUT("p99_ms", "%.1f", p99);
 	OUT("max_ms", "%.1f", mx);
 	OUT("frames", "%zu", got);
+	OUT("bytes_per_frame", "%.0f", B.live_frames ? (double)B.live_bytes / (double)B.live_frames : 0.0);
 	OUT("missed", "%zu", n_all - got);
 	OUT("cpu_pct", "%.0f", (cpu1 - cpu0) / (t1 - t0) * 100);
 	OUT("rss_idle_kib", "%ld", rss_idle);

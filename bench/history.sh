@@ -50,4 +50,4 @@ RRD="$TMP/data/rrd/village/$(echo "$VILLAGE" | cut -c1-6)/$VILLAGE.rrd"
 i=0
 while [ ! -s "$RRD" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
 sleep 1 # the writer finishes the cycle it started
-"$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 200 | grep -v '^RESULT'
+"$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 | grep -v '^RESULT'

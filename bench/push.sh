@@ -4,7 +4,8 @@
 # display subscribed to region:<county>; one ingest POST per round changes a
 # village) and, in the same run, bench_bare_lws (a bare lws broadcast of a
 # ~300-byte message per round) as the baseline, each freshly started, with the
-# same client (bench_push). Prints p50/p99/max of trigger-to-frame latency over
+# same client (bench_push); the bare message is as long as fpmond's frames
+# were (BARE_SIZE=same, the default) or BARE_SIZE bytes. Prints p50/p99/max of trigger-to-frame latency over
 # every client x round, the ratio of p99s, the server's CPU over the rounds and
 # its RSS per client. Builds nothing (make builds bench/*.c); about 1-2
 # minutes; everything lives in a temp dir removed at the end (KEEP=1 keeps it).
@@ -18,7 +19,7 @@ B=$BUILD/bench
 ROUNDS=${ROUNDS:-100}
 INTERVAL_MS=${INTERVAL_MS:-200}
 CLIENTS=${CLIENTS:-1000 5000}
-BARE_SIZE=${BARE_SIZE:-300}  # fpmond's county delta is ~1.5 KB: BARE_SIZE=1500 compares equal bytes
+BARE_SIZE=${BARE_SIZE:-same}  # "same": the bytes per frame fpmond sent at that client count (equal bytes)
 COUNTY=610824000000  # bench_ingest gen county: one county, 15 towns, 300 villages
 VILLAGE=610824101201
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/fpmon-push.XXXXXX")
@@ -60,7 +61,7 @@ start_fpmond() { # label
 
 # bench_bare_lws prints "port N" once listening.
 start_bare() {
-	"$B/bench_bare_lws" --port 0 --size "$BARE_SIZE" --tag "$TMP/" > "$TMP/bare.out" 2>> "$TMP/bare.log" &
+	"$B/bench_bare_lws" --port 0 --size "$1" --tag "$TMP/" > "$TMP/bare.out" 2>> "$TMP/bare.log" &
 	PID=$!
 	PIDS="$PIDS $PID"
 	i=0
@@ -84,8 +85,11 @@ for N in $CLIENTS; do
 		--rounds "$ROUNDS" --interval-ms "$INTERVAL_MS" --token "$DISPLAY_TOKEN" \
 		--ingest-token "$INGEST_TOKEN" --topic "region:$COUNTY" --entity "$VILLAGE"
 	stop "$PID"
-	say "-- $N clients: bare lws"
-	start_bare
+	SIZE=$BARE_SIZE
+	if [ "$SIZE" = same ]; then SIZE=$(val "fpmond$N.bytes_per_frame"); fi
+	echo "RESULT bare$N.size $SIZE" >> "$RES"
+	say "-- $N clients: bare lws, $SIZE B"
+	start_bare "$SIZE"
 	run "$B/bench_push" --label "bare$N" --port "$PORT" --pid "$PID" --clients "$N" --bare \
 		--rounds "$ROUNDS" --interval-ms "$INTERVAL_MS"
 	stop "$PID"
@@ -97,20 +101,20 @@ awk -v clients="$CLIENTS" -v rounds="$ROUNDS" -v interval="$INTERVAL_MS" -v bsiz
 $1 == "RESULT" { v[$2] = $3 }
 function f(k) { return (k in v) && v[k] != "" ? v[k] : "-" }
 END {
-	printf "\nlive push, %s rounds every %s ms, latency over every client x round (ms); bare lws sends %s B;\n",
-		rounds, interval, bsize
+	printf "\nlive push, %s rounds every %s ms, latency over every client x round (ms); bare lws sends %s\n",
+		rounds, interval, bsize == "same" ? "as many bytes per frame as fpmond did" : bsize " B"
 	printf "load average %s -> %s\n", f("load.start"), f("load.end")
-	printf "%-8s %-8s %7s %7s %7s   %-8s %7s %7s %7s   %9s   %8s %8s   %12s %12s\n",
+	printf "%-8s %-8s %7s %7s %7s   %-8s %7s %7s %7s   %9s   %8s %8s   %12s %12s   %s\n",
 		"clients", "fpmond", "p50", "p99", "max", "bare lws", "p50", "p99", "max",
-		"p99 ratio", "CPU fpm", "CPU bare", "RSS/cl fpm", "RSS/cl bare"
+		"p99 ratio", "CPU fpm", "CPU bare", "RSS/cl fpm", "RSS/cl bare", "B/frame fpm/bare"
 	n = split(clients, c, " ")
 	for (i = 1; i <= n; i++) {
 		a = "fpmond" c[i]; b = "bare" c[i]
 		ratio = (f(b ".p99_ms") + 0 > 0 && f(a ".p99_ms") != "-") ? sprintf("%.2fx", v[a ".p99_ms"] / v[b ".p99_ms"]) : "-"
-		printf "%-8s %-8s %7s %7s %7s   %-8s %7s %7s %7s   %9s   %7s%% %7s%%   %8s KiB %8s KiB\n",
+		printf "%-8s %-8s %7s %7s %7s   %-8s %7s %7s %7s   %9s   %7s%% %7s%%   %8s KiB %8s KiB   %s / %s\n",
 			c[i], "", f(a ".p50_ms"), f(a ".p99_ms"), f(a ".max_ms"), "", f(b ".p50_ms"), f(b ".p99_ms"),
 			f(b ".max_ms"), ratio, f(a ".cpu_pct"), f(b ".cpu_pct"), f(a ".rss_per_client_kib"),
-			f(b ".rss_per_client_kib")
+			f(b ".rss_per_client_kib"), f(a ".bytes_per_frame"), f(b ".size")
 		if (f(a ".missed") != "0" || f(b ".missed") != "0" || f(a ".dropped") != "0" || f(b ".dropped") != "0")
 			printf "         missed frames fpmond %s, bare %s; clients dropped fpmond %s, bare %s\n",
 				f(a ".missed"), f(b ".missed"), f(a ".dropped"), f(b ".dropped")

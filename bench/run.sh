@@ -147,5 +147,7 @@ stop "$PID"
 grep -E ' (error|warn) ' "$P/ingest.log" "$P/fpmond.log" | head -5 >&2 || true
 
 awk -f bench/table.awk "$RES"
+say "-- alert engine: a province's rules, ingest to alert frame (bench/alerts.sh)"
+bench/alerts.sh "$BUILD"
 # 40,889 RRD files, ~11 GB: on a disk mounted with `discard` removing them takes a while.
 say "-- removing the province's $(du -sh "$P" | cut -f1) of files"

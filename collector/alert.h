@@ -27,6 +27,7 @@ enum alert_rule_id {
 	ALERT_PROJECT_STALLED,
 	ALERT_PROJECT_SILENT,
 	ALERT_MILESTONE_OVERDUE,
+	ALERT_MONITORING_OVERDUE,  /* households flagged at risk not helped in time */
 	ALERT_TOWNSHIP_SILENT,     /* before village_silent: the cause is settled before its members */
 	ALERT_VILLAGE_SILENT,
 	ALERT_RULES
@@ -86,6 +87,7 @@ struct alert_options {
 	int64_t village_silent_days;
 	int64_t township_silent_pct;       /* share of a township's villages silent: one township alert */
 	int64_t township_min_villages;
+	int64_t monitoring_days;           /* a household flagged at risk is helped within 15 days */
 };
 
 void alert_options_default(struct alert_options *opt);

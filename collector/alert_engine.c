@@ -50,6 +50,7 @@ void alert_options_default(struct alert_options *o)
 	o->village_silent_days = 35;
 	o->township_silent_pct = 100;
 	o->township_min_villages = 2;
+	o->monitoring_days = 15;
 }
 
 int alert_metrics_init(void)
@@ -125,7 +126,7 @@ struct alloc_sample {
 
 struct dirty {
 	struct id_set villages, projects, alloc;
-	int payments, registry;
+	int payments, registry, monitoring;
 	struct alloc_sample *samples;
 	size_t n_samples, cap_samples;
 	int64_t max_sample_id;             /* every sample up to here was observed */
@@ -215,7 +216,9 @@ void alert_observe(const struct ingest_effects *fx, void *arg)
 	}
 	if (fx->registry_changed)
 		d->registry = 1;
-	if ((fx->n_samples || fx->registry_changed) && !E.dirty_since_ms) {
+	if (fx->monitoring_changed)
+		d->monitoring = 1;
+	if ((fx->n_samples || fx->registry_changed || fx->monitoring_changed) && !E.dirty_since_ms) {
 		E.dirty_since_ms = mono_ms();
 		pthread_cond_signal(&E.cond);
 	}
@@ -393,6 +396,8 @@ static int run_pass(int64_t now, struct dirty *d, int full)
 		rc |= alert_rules_projects(&p, scope);
 		free(scope);
 	}
+	if (rc == 0 && (full || d->monitoring))
+		rc |= alert_rules_monitoring(&p);
 	if (rc == 0 && (full || d->villages.n)) {
 		char *scope = full ? NULL : ids_json(&d->villages);
 		rc |= alert_rules_villages(&p, scope);

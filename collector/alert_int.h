@@ -76,6 +76,7 @@ int alert_rules_alloc(struct alert_pass *p, const char *scope);
 int alert_rules_projects(struct alert_pass *p, const char *scope);
 int alert_rules_milestones(struct alert_pass *p);        /* whole */
 int alert_rules_villages(struct alert_pass *p, const char *scope); /* township + village silent */
+int alert_rules_monitoring(struct alert_pass *p);        /* whole */
 
 /* ---- store (alert_store.c): rows, history and transitions ---- */
 

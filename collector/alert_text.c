@@ -19,7 +19,8 @@ static const char *const rule_names[ALERT_RULES] = {
 	[ALERT_ALLOC_DELAYED] = "alloc_delayed", [ALERT_IDLE_FUNDS] = "idle_funds",
 	[ALERT_DUPLICATE_SUBSIDY] = "duplicate_subsidy", [ALERT_PROJECT_BEHIND] = "project_behind",
 	[ALERT_PROJECT_STALLED] = "project_stalled", [ALERT_PROJECT_SILENT] = "project_silent",
-	[ALERT_MILESTONE_OVERDUE] = "milestone_overdue", [ALERT_TOWNSHIP_SILENT] = "township_silent",
+	[ALERT_MILESTONE_OVERDUE] = "milestone_overdue", [ALERT_MONITORING_OVERDUE] = "monitoring_overdue",
+	[ALERT_TOWNSHIP_SILENT] = "township_silent",
 	[ALERT_VILLAGE_SILENT] = "village_silent",
 };
 
@@ -33,6 +34,7 @@ static const char *const rule_titles[ALERT_RULES][2] = {
 	[ALERT_PROJECT_STALLED] = {"项目停滞", "Project stalled"},
 	[ALERT_PROJECT_SILENT] = {"项目未报进度", "Project silent"},
 	[ALERT_MILESTONE_OVERDUE] = {"项目节点逾期", "Milestone overdue"},
+	[ALERT_MONITORING_OVERDUE] = {"监测户帮扶超期", "Monitored households not helped in time"},
 	[ALERT_TOWNSHIP_SILENT] = {"乡镇数据中断", "Township silent"},
 	[ALERT_VILLAGE_SILENT] = {"村级数据中断", "Village silent"},
 };
@@ -249,10 +251,40 @@ static void render_projects(enum alert_rule_id rule, const char *name, const jso
 	}
 }
 
+static void render_monitoring(const char *name, const json_t *d, struct out *zh, struct out *en)
+{
+	static const char *const categories[][2] = {
+		{"unstable", "脱贫不稳定户"}, {"at_risk", "边缘易致贫户"}, {"hardship", "突发严重困难户"}};
+	char when[32];
+	size_t i;
+	json_t *item;
+	add(zh, "%s 有 %" PRId64 " 户监测对象发现后超过 %" PRId64 " 天未落实帮扶（其中 %" PRId64 " 户未认定）：", name,
+	    num(d, "count"), num(d, "limit_days"), num(d, "not_identified"));
+	add(en, "%s: %" PRId64 " households flagged at risk without help after %" PRId64 " days (%" PRId64
+	    " not yet identified): ", name, num(d, "count"), num(d, "limit_days"), num(d, "not_identified"));
+	json_array_foreach(json_object_get(d, "households"), i, item) {
+		const char *category = str(item, "category");
+		for (size_t k = 0; k < sizeof categories / sizeof categories[0]; k++)
+			if (strcmp(categories[k][0], category) == 0)
+				category = categories[k][1];
+		alert_fmt_time(num(item, "flagged_at"), when, sizeof when);
+		add(zh, "%s%s（%s，%s 发现，%" PRId64 " 天）", i ? "；" : "", str(item, "household"), category, when,
+		    num(item, "days"));
+		add(en, "%s%s (%s, flagged %s, %" PRId64 " days)", i ? "; " : "", str(item, "household"),
+		    str(item, "category"), when, num(item, "days"));
+	}
+	if (num(d, "more") > 0) {
+		add(zh, "；另有 %" PRId64 " 户", num(d, "more"));
+		add(en, "; and %" PRId64 " more", num(d, "more"));
+	}
+}
+
 static void render_regions(enum alert_rule_id rule, const char *name, const json_t *d, struct out *zh, struct out *en)
 {
 	char when[32];
-	if (rule == ALERT_VILLAGE_SILENT) {
+	if (rule == ALERT_MONITORING_OVERDUE) {
+		render_monitoring(name, d, zh, en);
+	} else if (rule == ALERT_VILLAGE_SILENT) {
 		if (json_is_integer(json_object_get(d, "last_data"))) {
 			alert_fmt_time(num(d, "last_data"), when, sizeof when);
 			add(zh, "%s 已 %" PRId64 " 天无数据上报（最近一次 %s）", name, num(d, "days"), when);

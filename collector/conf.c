@@ -110,6 +110,8 @@ static const struct conf_entry table[] = {
 		  "share of a township's villages silent that makes one township alert instead (%)"),
 	INT_ENTRY(alert_township_min_villages, "2", 1, 1000LL,
 		  "a township needs at least this many villages for a township-wide alert"),
+	INT_ENTRY(alert_monitoring_days, "15", 1, 365LL,
+		  "monitoring overdue: a household flagged at risk has help in place within this many days"),
 	INT_ENTRY(demo, "0", 0, 1, "1 = create the demo county at first start"),
 	STR_ENTRY(demo_token, "", NULL, "ingest token given to the demo simulator (created if missing)"),
 };

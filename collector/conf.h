@@ -51,6 +51,7 @@ struct conf {
 	int64_t alert_village_silent_days;
 	int64_t alert_township_silent_pct;
 	int64_t alert_township_min_villages;
+	int64_t alert_monitoring_days;
 	int64_t demo;
 	char demo_token[128];
 };

@@ -6,6 +6,7 @@
 #include "db.h"
 
 #include "embedded.h"
+#include "fault.h"
 #include "log.h"
 
 #include <stdio.h>
@@ -60,6 +61,7 @@ static int migrate(sqlite3 *db, char *err, size_t errlen)
 sqlite3 *db_open(const char *path, enum db_sync sync, char *err, size_t errlen)
 {
 	sqlite3 *db = NULL;
+	FAULT_INIT(); /* fault build: the shim VFS must be the default before the first open */
 	int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
 				 SQLITE_OPEN_NOMUTEX, NULL);
 	if (rc != SQLITE_OK) {

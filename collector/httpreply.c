@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CHUNK (16 * 1024)
+#define CHUNK       (16 * 1024)
+#define HEADERS_MAX 1024
 
 void http_reply_reset(struct http_reply *r)
 {
@@ -79,16 +80,32 @@ int http_reply_writeable(struct http_reply *r, struct lws *wsi)
 	if (!r->status)
 		return 0;
 	if (!r->headers_sent) {
-		unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
-		if (lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
-						(lws_filepos_t)r->len, &p, end) ||
-		    lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-						(const unsigned char *)"nosniff", 7, &p, end) ||
-		    add_extra_headers(r, wsi, &p, end) < 0 ||
-		    lws_finalize_write_http_header(wsi, start, &p, end))
+		/* HTTP/1: headers and a body up to CHUNK in one lws_write, saving a
+		 * WRITEABLE round of the event loop; h2 (a stream under a network
+		 * connection) frames headers and data apart. */
+		int with_body = r->len && r->len <= CHUNK && lws_get_network_wsi(wsi) == wsi;
+		size_t cap = LWS_PRE + HEADERS_MAX + (with_body ? r->len : 0);
+		unsigned char *buf = xmalloc(cap), *start = buf + LWS_PRE, *p = start, *end = buf + LWS_PRE + HEADERS_MAX - 1;
+		int bad = lws_add_http_common_headers(wsi, (unsigned int)r->status, r->content_type,
+						      (lws_filepos_t)r->len, &p, end) ||
+			  lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+						      (const unsigned char *)"nosniff", 7, &p, end) ||
+			  add_extra_headers(r, wsi, &p, end) < 0;
+		if (!bad && with_body) {
+			bad = lws_finalize_http_header(wsi, &p, end);
+			if (!bad) {
+				memcpy(p, r->body, r->len);
+				int n = (int)(p - start) + (int)r->len;
+				bad = lws_write(wsi, start, (size_t)n, LWS_WRITE_HTTP_FINAL) < n;
+			}
+		} else if (!bad) {
+			bad = lws_finalize_write_http_header(wsi, start, &p, end);
+		}
+		free(buf);
+		if (bad)
 			return -1;
 		r->headers_sent = 1;
-		if (r->len) {
+		if (r->len && !with_body) {
 			lws_callback_on_writable(wsi);
 			return 0;
 		}

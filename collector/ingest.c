@@ -12,8 +12,10 @@
 #include "conf.h"
 #include "db.h"
 #include "embedded.h"
+#include "fault.h"
 #include "log.h"
 #include "regcode.h"
+#include "stats.h"
 #include "xalloc.h"
 
 #include <openssl/evp.h>
@@ -34,6 +36,7 @@ static const struct {
 				 "ingest-payment-results.json", "results"},
 	[ING_PROGRESS] = {"progress", "/api/v1/ingest/progress", "ingest-progress.json", "reports"},
 	[ING_MILESTONES] = {"milestones", "/api/v1/ingest/milestones", "ingest-milestones.json", "milestones"},
+	[ING_MONITORING] = {"monitoring", "/api/v1/ingest/monitoring", "ingest-monitoring.json", "households"},
 };
 
 const char *ingest_kind_name(enum ingest_kind kind) { return kinds[kind].name; }
@@ -52,6 +55,7 @@ static int64_t wall_clock(void) { return (int64_t)time(NULL); }
 
 struct ingest_ctx *ingest_ctx_new(sqlite3 *db)
 {
+	xalloc_json_install(); /* so that a failed allocation inside Jansson is noticed */
 	struct ingest_ctx *ctx = xcalloc(1, sizeof *ctx);
 	ctx->db = db;
 	ctx->now = wall_clock;
@@ -89,6 +93,18 @@ struct ingest_ctx *ingest_ctx_new(sqlite3 *db)
 	ctx->st_milestone_find = db_prepare(db, "SELECT id, planned_date, weight, done_date FROM milestone WHERE project_id = ?1 AND name = ?2");
 	ctx->st_milestone_insert = db_prepare(db, "INSERT INTO milestone(project_id, name, planned_date, weight, done_date, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	ctx->st_milestone_update = db_prepare(db, "UPDATE milestone SET planned_date = ?2, weight = ?3, done_date = ?4, updated = ?5 WHERE id = ?1");
+	ctx->st_monitor_find = db_prepare(db,
+		"SELECT e.key FROM monitor_household m JOIN entity e ON e.id = m.village_id WHERE m.household = ?1");
+	/* ?10-?12: whether the item carries that time (absent keeps, null clears). */
+	ctx->st_monitor_upsert = db_prepare(db,
+		"INSERT INTO monitor_household(household, village_id, category, flagged_at, identified_at, helped_at,"
+		" risk_removed_at, batch_id, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+		" ON CONFLICT(household) DO UPDATE SET village_id = excluded.village_id, category = excluded.category,"
+		" flagged_at = excluded.flagged_at,"
+		" identified_at = CASE WHEN ?10 THEN excluded.identified_at ELSE identified_at END,"
+		" helped_at = CASE WHEN ?11 THEN excluded.helped_at ELSE helped_at END,"
+		" risk_removed_at = CASE WHEN ?12 THEN excluded.risk_removed_at ELSE risk_removed_at END,"
+		" batch_id = excluded.batch_id, updated = excluded.updated");
 	return ctx;
 }
 
@@ -102,6 +118,7 @@ void ingest_ctx_free(struct ingest_ctx *ctx)
 		&ctx->st_paybatch_funds, &ctx->st_payment_find, &ctx->st_payment_insert, &ctx->st_payment_result,
 		&ctx->st_payment_reissued, &ctx->st_progress_insert, &ctx->st_stage_update,
 		&ctx->st_milestone_find, &ctx->st_milestone_insert, &ctx->st_milestone_update,
+		&ctx->st_monitor_find, &ctx->st_monitor_upsert,
 	};
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
 		sqlite3_finalize(*all[i]);
@@ -346,23 +363,56 @@ static char *dump_verdict(const char *batch_id, const struct verdict *v, int rep
 		json_object_set_new(o, "errors_truncated", json_true());
 	if (replayed)
 		json_object_set_new(o, "replayed", json_true());
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	*len = strlen(text);
+	*len = text ? strlen(text) : 0;
 	return text;
 }
 
 static char *error_body(const char *error, const char *field, const char *reason, size_t *len)
 {
 	json_t *o = json_pack("{s:s}", "error", error);
-	if (field)
+	if (o && field)
 		json_object_set_new(o, "field", json_string(field));
-	if (reason)
+	if (o && reason)
 		json_object_set_new(o, "reason", json_string(reason));
-	char *text = json_dumps(o, JSON_COMPACT);
+	char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
-	*len = strlen(text);
-	return text;
+	*len = text ? strlen(text) : 0;
+	return text; /* NULL only when memory ran out: see refusal() */
+}
+
+char *ingest_unavailable(int sqlite_rc, size_t *len)
+{
+	static const struct {
+		const char *error, *reason;
+	} why[STATS_UNAV_REASONS] = {
+		[STATS_UNAV_BUSY] = {"database busy", "another process holds the database write lock; nothing was stored, retry with the same batch_id"},
+		[STATS_UNAV_FULL] = {"database full", "the disk holding the database is full; nothing was stored, retry with the same batch_id"},
+		[STATS_UNAV_IO] = {"storage unavailable", "the database could not be written; nothing was stored, retry with the same batch_id"},
+		[STATS_UNAV_MEMORY] = {"out of memory", "the server could not allocate memory for this request; nothing was stored, retry with the same batch_id"},
+	};
+	enum stats_unavailable r = stats_unavailable_of(sqlite_rc);
+	stats_add(&stats.ingest_unavailable[r], 1);
+	/* Fixed text, no Jansson: this must work when memory has just run out. */
+	char buf[256];
+	int n = snprintf(buf, sizeof buf, "{\"error\":\"%s\",\"reason\":\"%s\"}", why[r].error, why[r].reason);
+	*len = (size_t)n;
+	return xstrdup(buf);
+}
+
+int ingest_storage_error(const struct ingest_ctx *ctx) { return ctx->storage_rc; }
+
+/* A refusal's reply; when even that cannot be built, memory is what failed. */
+static int refusal(int status, char *body, const size_t *body_len, char **reply, size_t *reply_len)
+{
+	if (!body) {
+		*reply = ingest_unavailable(SQLITE_NOMEM, reply_len);
+		return 503;
+	}
+	*reply = body;
+	*reply_len = *body_len; /* read here: set by error_body, an argument evaluated before the call */
+	return status;
 }
 
 /* A re-sent batch_id: answer with the verdict stored the first time. */
@@ -391,8 +441,10 @@ static int (*const handlers[ING_KINDS])(struct ingest_ctx *, json_t *, struct ve
 	[ING_PAYMENT_RESULTS] = ingest_payment_results,
 	[ING_PROGRESS] = ingest_progress,
 	[ING_MILESTONES] = ingest_milestones,
+	[ING_MONITORING] = ingest_monitoring,
 };
 
+/* -1 with ctx->storage_rc set: the request must be rolled back and answered 503. */
 static int store_request(struct ingest_ctx *ctx, struct ingest_prepared *p, char **reply, size_t *reply_len)
 {
 	enum ingest_kind kind = p->kind;
@@ -406,12 +458,18 @@ static int store_request(struct ingest_ctx *ctx, struct ingest_prepared *p, char
 	int rc = sqlite3_step(st);
 	sqlite3_reset(st);
 	if (rc != SQLITE_DONE)
-		return -1;
+		goto failed;
 	ctx->batch_row = sqlite3_last_insert_rowid(ctx->db);
 	ctx->n_accum = 0;
-	if (handlers[kind](ctx, p->doc, v, p) < 0 || ingest_flush_accum(ctx) < 0)
-		return -1;
+	if (handlers[kind](ctx, p->doc, v, p) < 0 || ingest_flush_accum(ctx) < 0) {
+		rc = sqlite3_extended_errcode(ctx->db);
+		goto failed;
+	}
 	*reply = dump_verdict(batch_id, v, 0, reply_len);
+	if (!*reply || xalloc_json_failures() != ctx->json_failures) { /* a verdict missing an error would mislead */
+		rc = SQLITE_NOMEM;
+		goto failed;
+	}
 	st = ctx->st_batch_verdict;
 	sqlite3_bind_int64(st, 1, ctx->batch_row);
 	sqlite3_bind_int64(st, 2, (int64_t)v->accepted);
@@ -419,7 +477,11 @@ static int store_request(struct ingest_ctx *ctx, struct ingest_prepared *p, char
 	sqlite3_bind_text(st, 4, *reply, (int)*reply_len, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	if (rc == SQLITE_DONE)
+		return 0;
+failed:
+	ctx->storage_rc = rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_IOERR : rc;
+	return -1;
 }
 
 void ingest_prepared_free(struct ingest_prepared *p)
@@ -437,24 +499,31 @@ int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum
 {
 	*out = NULL;
 	*reply = NULL;
-	if (!(src->kinds & (1u << kind))) {
-		*reply = error_body("forbidden", NULL, "this token or account may not send this kind of data", reply_len);
-		return 403;
-	}
+	size_t n = 0;
+	if (!(src->kinds & (1u << kind)))
+		return refusal(403, error_body("forbidden", NULL, "this token or account may not send this kind of data", &n),
+			       &n, reply, reply_len);
 	json_error_t jerr;
+	unsigned long json_failures = xalloc_json_failures();
+	/* Jansson 2.14's lexer ignores a failed growth of its token buffer
+	 * (lex_save) and then reads past the end: injected failures stay out of
+	 * the parser (its other failures are counted and answered below). */
+	int faults = fault_thread_alloc(0);
 	json_t *doc = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
+	fault_thread_alloc(faults);
+	/* Jansson reports some failed allocations as syntax errors: count them. */
+	if (!doc && xalloc_json_failures() != json_failures)
+		return refusal(503, NULL, NULL, reply, reply_len);
 	if (!doc) {
 		char reason[256];
 		snprintf(reason, sizeof reason, "line %d column %d: %s", jerr.line, jerr.column, jerr.text);
-		*reply = error_body("invalid JSON", NULL, reason, reply_len);
-		return 400;
+		return refusal(400, error_body("invalid JSON", NULL, reason, &n), &n, reply, reply_len);
 	}
 	struct jschema_error errs[1];
 	if (jschema_validate_envelope(ctx->schema[kind], NULL, doc, kinds[kind].array, errs, 1)) {
 		json_decref(doc);
-		*reply = error_body("invalid request", errs[0].path[0] ? errs[0].path : "(body)",
-				    errs[0].reason, reply_len);
-		return 400;
+		return refusal(400, error_body("invalid request", errs[0].path[0] ? errs[0].path : "(body)",
+					       errs[0].reason, &n), &n, reply, reply_len);
 	}
 	/* The schemas cap items at their own maxItems; the configured limit is lower or equal. */
 	size_t n_items = json_array_size(json_object_get(doc, kinds[kind].array));
@@ -463,8 +532,7 @@ int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum
 		snprintf(reason, sizeof reason, "%zu items; at most %lld per request (max_batch_items): split the batch",
 			 n_items, (long long)conf.max_batch_items);
 		json_decref(doc);
-		*reply = error_body("too many items", kinds[kind].array, reason, reply_len);
-		return 413;
+		return refusal(413, error_body("too many items", kinds[kind].array, reason, &n), &n, reply, reply_len);
 	}
 	struct ingest_prepared *p = xcalloc(1, sizeof *p);
 	p->kind = kind;
@@ -473,13 +541,18 @@ int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum
 	p->batch_id = ingest_str(doc, "batch_id");
 	p->now = ctx->now();
 	p->v.errors = json_array();
-	if (kind == ING_SAMPLES) { /* the hot path: judge every item here, off the writer */
+	int ok = p->v.errors != NULL;
+	if (ok && kind == ING_SAMPLES) { /* the hot path: judge every item here, off the writer */
 		ctx->src = &p->src;
 		ctx->now_ts = p->now;
 		ctx->reg = reg_acquire();
-		ingest_samples_prepare(ctx, p);
+		ok = ingest_samples_prepare(ctx, p) == 0;
 		reg_release(ctx->reg);
 		ctx->reg = NULL;
+	}
+	if (!ok || xalloc_json_failures() != json_failures) { /* memory ran out while judging: store nothing */
+		ingest_prepared_free(p);
+		return refusal(503, NULL, NULL, reply, reply_len);
 	}
 	*out = p;
 	return 0;
@@ -492,11 +565,14 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 	ctx->src = &p->src;
 	ctx->fx = fx;
 	ctx->now_ts = p->now;
+	ctx->storage_rc = 0;
+	ctx->json_failures = xalloc_json_failures();
 	int status = 200;
 	size_t fx_mark = fx->n_samples;
-	int64_t reg_mark = fx->registry_changed;
+	int64_t reg_mark = fx->registry_changed, monitoring_mark = fx->monitoring_changed;
 	if (db_exec(ctx->db, "SAVEPOINT request") < 0) {
-		*reply = error_body("storage unavailable", NULL, "the database refused the write; retry later", reply_len);
+		ctx->storage_rc = sqlite3_extended_errcode(ctx->db);
+		*reply = ingest_unavailable(ctx->storage_rc, reply_len);
 		return 503;
 	}
 	ctx->reg = reg_acquire();
@@ -504,13 +580,18 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 	if (*reply) {
 		*reply_len = strlen(*reply);
 	} else if (store_request(ctx, p, reply, reply_len) < 0) {
-		log_error_rl("ingest: storing a %s batch failed: %s", kinds[p->kind].name, sqlite3_errmsg(ctx->db));
+		log_error_rl("ingest: storing a %s batch failed: %s", kinds[p->kind].name, sqlite3_errstr(ctx->storage_rc));
 		free(*reply);
+		*reply = NULL;
 		status = 503;
 	} else if (p->v.envelope_status) {
 		free(*reply);
 		*reply = dump_verdict(p->batch_id, &p->v, 0, reply_len);
 		status = p->v.envelope_status;
+		if (!*reply) {
+			ctx->storage_rc = SQLITE_NOMEM;
+			status = 503;
+		}
 	}
 	reg_release(ctx->reg);
 	ctx->reg = NULL;
@@ -523,12 +604,17 @@ int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, st
 	if (status == 200) {
 		db_exec(ctx->db, "RELEASE request");
 	} else {
-		db_exec(ctx->db, "ROLLBACK TO request");
-		db_exec(ctx->db, "RELEASE request");
+		/* SQLITE_FULL, IOERR and BUSY may have rolled the whole transaction
+		 * back already (autocommit again): then there is no savepoint left. */
+		if (!sqlite3_get_autocommit(ctx->db)) {
+			db_exec(ctx->db, "ROLLBACK TO request");
+			db_exec(ctx->db, "RELEASE request");
+		}
 		fx->n_samples = fx_mark; /* nothing of this request reaches the RRD writer */
 		fx->registry_changed = reg_mark;
+		fx->monitoring_changed = monitoring_mark;
 		if (status == 503)
-			*reply = error_body("storage unavailable", NULL, "the database refused the write; retry later", reply_len);
+			*reply = ingest_unavailable(ctx->storage_rc, reply_len);
 	}
 	return status;
 }
@@ -550,6 +636,7 @@ void ingest_effects_reset(struct ingest_effects *fx)
 {
 	fx->n_samples = 0;
 	fx->registry_changed = 0;
+	fx->monitoring_changed = 0;
 }
 
 void ingest_effects_free(struct ingest_effects *fx)

@@ -21,6 +21,7 @@ enum ingest_kind {
 	ING_PAYMENT_RESULTS,
 	ING_PROGRESS,
 	ING_MILESTONES,
+	ING_MONITORING,   /* households under return-to-poverty monitoring */
 	ING_KINDS
 };
 
@@ -48,6 +49,7 @@ struct ingest_effects {
 	struct ingest_sample *samples;
 	size_t n_samples, cap_samples;
 	int64_t registry_changed; /* a project's stage or milestones changed */
+	int64_t monitoring_changed; /* monitored households' records changed */
 };
 
 struct ingest_ctx;
@@ -95,6 +97,16 @@ int ingest_prepare(struct ingest_ctx *ctx, const struct ingest_source *src, enum
 int ingest_commit_prepared(struct ingest_ctx *ctx, struct ingest_prepared *p, struct ingest_effects *fx,
 			   char **reply, size_t *reply_len);
 void ingest_prepared_free(struct ingest_prepared *p);
+
+/*
+ * A 503 body saying why storage refused, from SQLite's result code: busy
+ * (another process holds the write lock), full (the disk), out of memory
+ * (SQLITE_NOMEM, also used for a failed input-sized allocation) or any other
+ * I/O failure. Counted per reason for /metrics. Never NULL.
+ */
+char *ingest_unavailable(int sqlite_rc, size_t *len);
+/* The SQLite code behind the last 503 of ingest_commit_prepared on this ctx. */
+int ingest_storage_error(const struct ingest_ctx *ctx);
 
 void ingest_effects_reset(struct ingest_effects *fx);
 void ingest_effects_free(struct ingest_effects *fx);

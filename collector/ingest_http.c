@@ -10,6 +10,7 @@
 #include "conf.h"
 #include "ingestq.h"
 #include "log.h"
+#include "stats.h"
 #include "xalloc.h"
 
 #include <stdlib.h>
@@ -44,6 +45,15 @@ static void refuse(struct ingest_http *req, struct http_reply *reply, int status
 	http_reply_error(reply, req->wsi, status, error, reason);
 }
 
+/* The body's buffer could not be had (it is sized by the request): 503, not a crash. */
+static void refuse_oom(struct ingest_http *req, struct http_reply *reply)
+{
+	stats_add(&stats.ingest_unavailable[STATS_UNAV_MEMORY], 1);
+	http_reply_add_header(reply, "Retry-After", "5");
+	refuse(req, reply, 503, "out of memory",
+	       "the server could not allocate memory for this request; nothing was stored, retry with the same batch_id");
+}
+
 int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct lws *wsi, const char *path,
 		      const struct ingest_source *person)
 {
@@ -75,7 +85,12 @@ int ingest_http_begin(struct ingest_http *req, struct http_reply *reply, struct 
 			return 0;
 		}
 		req->cap = (size_t)n + 1;
-		req->body = xmalloc(req->cap);
+		req->body = xtrymalloc(req->cap);
+		if (!req->body) {
+			req->cap = 0;
+			refuse_oom(req, reply);
+			return 0;
+		}
 	} else {
 		/* lws 4.1.6 neither de-chunks a request body nor ever completes one
 		 * sent without a length: refuse at once instead of leaving the client
@@ -99,7 +114,12 @@ void ingest_http_body(struct ingest_http *req, struct http_reply *reply, const v
 		req->cap = (req->len + len + 1) * 2;
 		if (req->cap > (size_t)conf.max_body_bytes + 1)
 			req->cap = (size_t)conf.max_body_bytes + 1;
-		req->body = xreallocarray(req->body, req->cap, 1);
+		char *grown = xtryreallocarray(req->body, req->cap, 1);
+		if (!grown) {
+			refuse_oom(req, reply);
+			return;
+		}
+		req->body = grown;
 	}
 	memcpy(req->body + req->len, in, len);
 	req->len += len;
@@ -133,6 +153,7 @@ void ingest_http_complete(struct ingest_http *req, struct http_reply *reply)
 	req->len = req->cap = 0;
 	if (ingestq_submit(job) < 0) {
 		ingestq_job_free(job);
+		stats_add(&stats.ingest_unavailable[STATS_UNAV_QUEUE], 1);
 		http_reply_add_header(reply, "Retry-After", "1");
 		refuse(req, reply, 503, "busy", "the ingest queue is full; retry shortly");
 		return;
@@ -148,6 +169,8 @@ void ingest_http_collect(struct http_reply *(*reply_of)(struct ingest_http *req)
 		struct ticket *t = ticket_claim(&waiting, job->id);
 		if (t) {
 			struct ingest_http *req = lws_container_of(t, struct ingest_http, wait);
+			if (job->status == 503) /* storage refused: nothing stored, the same batch_id may come again */
+				http_reply_add_header(reply_of(req), "Retry-After", "5");
 			http_reply_set(reply_of(req), req->wsi, job->status, "application/json",
 				       job->reply, job->reply_len);
 			job->reply = NULL;

@@ -49,8 +49,11 @@ struct ingest_ctx {
 	sqlite3_stmt *st_payment_find, *st_payment_insert, *st_payment_result, *st_payment_reissued;
 	sqlite3_stmt *st_progress_insert, *st_stage_update;
 	sqlite3_stmt *st_milestone_find, *st_milestone_insert, *st_milestone_update;
+	sqlite3_stmt *st_monitor_find, *st_monitor_upsert;
 	struct ingest_accum accum[INGEST_MAX_ACCUM];
 	size_t n_accum;
+	int storage_rc;                 /* SQLite code of the last refused write (ingest_storage_error) */
+	unsigned long json_failures;    /* xalloc_json_failures() when the request began */
 };
 
 struct verdict {
@@ -105,5 +108,6 @@ int ingest_payment_batch(struct ingest_ctx *ctx, json_t *doc, struct verdict *v,
 int ingest_payment_results(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
 int ingest_progress(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
 int ingest_milestones(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
+int ingest_monitoring(struct ingest_ctx *ctx, json_t *doc, struct verdict *v, struct ingest_prepared *prepared);
 
 #endif

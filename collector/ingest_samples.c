@@ -65,7 +65,9 @@ int ingest_samples_prepare(struct ingest_ctx *ctx, struct ingest_prepared *p)
 {
 	struct verdict *v = &p->v;
 	json_t *items = json_object_get(p->doc, "samples");
-	p->items = xreallocarray(NULL, json_array_size(items) + 1, sizeof *p->items);
+	p->items = xtryreallocarray(NULL, json_array_size(items) + 1, sizeof *p->items);
+	if (!p->items) /* sized by the request: refused (503), not fatal */
+		return -1;
 	size_t i;
 	json_t *item;
 	json_array_foreach(items, i, item) {

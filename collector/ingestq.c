@@ -6,11 +6,13 @@
  * (bounded by count and bytes), wraps them in one BEGIN IMMEDIATE ... COMMIT,
  * and only after the COMMIT publishes their effects to observers (RRD
  * writer, live hub) and their replies to the service thread. A failed COMMIT
- * turns every 2xx of the group into 503.
+ * turns every 2xx of the group into 503, as does a transaction SQLite rolled
+ * back by itself (disk full, I/O error, busy): nothing is half-written.
  */
 #include "ingestq.h"
 
 #include "db.h"
+#include "fault.h"
 #include "log.h"
 #include "registry.h"
 #include "stats.h"
@@ -63,36 +65,53 @@ static char *error_reply(const char *error, const char *reason, size_t *len)
 	return xstrdup(buf);
 }
 
+/* The group's transaction is lost (rc): every job answered 2xx so far is 503 now. */
+static void refuse_stored(struct ingest_job *group, struct ingest_job *upto, int rc)
+{
+	for (struct ingest_job *j = group; j != upto; j = j->next)
+		if (j->status >= 200 && j->status < 300) {
+			free(j->reply);
+			j->status = 503;
+			j->reply = ingest_unavailable(rc, &j->reply_len);
+		}
+}
+
 static void run_group(struct ingest_job *group)
 {
 	static struct log_limit busy_limit;
 	reg_refresh(q.db); /* an import by fpmctl may have changed the tree */
 	ingest_effects_reset(&q.fx);
-	int in_txn = db_begin(q.db) == 0;
-	if (!in_txn)
-		log_limited(&busy_limit, LOG_ERROR, "ingest: cannot begin a transaction: %s", sqlite3_errmsg(q.db));
+	int rc = db_begin(q.db) == 0 ? SQLITE_OK : sqlite3_extended_errcode(q.db);
 	for (struct ingest_job *j = group; j; j = j->next) {
-		if (!in_txn) {
+		if (rc != SQLITE_OK) {
 			j->status = 503;
-			j->reply = error_reply("storage unavailable", "the database is not writable; retry later", &j->reply_len);
+			j->reply = ingest_unavailable(rc, &j->reply_len);
 		} else {
 			j->status = ingest_commit_prepared(q.ctx, j->prepared, &q.fx, &j->reply, &j->reply_len);
+			if (j->status == 503 && sqlite3_get_autocommit(q.db)) {
+				/* SQLite rolled the whole group back (FULL, IOERR, BUSY can):
+				 * what earlier jobs wrote is gone, later ones must not run in
+				 * autocommit mode, where each statement would commit alone. */
+				rc = ingest_storage_error(q.ctx);
+				refuse_stored(group, j, rc);
+			}
 		}
 		ingest_prepared_free(j->prepared);
 		j->prepared = NULL;
 	}
-	if (in_txn && db_commit(q.db) < 0) {
+	if (rc == SQLITE_OK && db_commit(q.db) < 0) {
+		rc = sqlite3_extended_errcode(q.db);
 		db_rollback(q.db);
-		log_limited(&busy_limit, LOG_ERROR, "ingest: COMMIT failed, %s; the group is refused", sqlite3_errmsg(q.db));
-		for (struct ingest_job *j = group; j; j = j->next)
-			if (j->status >= 200 && j->status < 300) {
-				free(j->reply);
-				j->status = 503;
-				j->reply = error_reply("storage unavailable", "the commit failed; nothing was stored, retry", &j->reply_len);
-			}
+		refuse_stored(group, NULL, rc);
+	}
+	if (rc != SQLITE_OK) {
+		log_limited(&busy_limit, LOG_ERROR, "ingest: the database refused a group commit (%s); its requests are answered 503",
+			    sqlite3_errstr(rc));
 		ingest_effects_reset(&q.fx);
-	} else if (in_txn) {
+		atomic_store(&stats.db_failing, rc);
+	} else {
 		log_limit_clear(&busy_limit, "ingest: the database accepts writes again");
+		atomic_store(&stats.db_failing, 0);
 	}
 	for (struct ingest_job *j = group; j; j = j->next)
 		stats_count_request(j->kind, j->status);
@@ -115,6 +134,7 @@ static void finish_locked(struct ingest_job *j)
 static void *preparer(void *arg)
 {
 	(void)arg;
+	FAULT_THREAD_ALLOC(); /* fault build: Jansson's allocations here may be failed */
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
 		while (!q.prep && !q.stopping)

@@ -22,6 +22,7 @@
 
 #include <rrd.h>
 
+#include "fault.h"
 #include "xalloc.h"
 
 const struct rrdfile_archive rrdfile_archives[RRDFILE_N_ARCHIVES] = {
@@ -332,6 +333,10 @@ int rrdfile_create(const char *path, int64_t start_ts, const char *const ds_name
 	}
 	if (stat(path, &st) == 0)
 		return RRDFILE_EXISTS;
+	if (FAULT_HIT(FAULT_RRD_DIR)) {
+		set_err(err, errlen, "%s: cannot create parent directory: %s (injected fault)", path, strerror(EACCES));
+		return -1;
+	}
 	if (make_parent_dirs(path) != 0) {
 		set_err(err, errlen, "%s: cannot create parent directory: %s", path, strerror(errno));
 		return -1;
@@ -385,6 +390,16 @@ long rrdfile_update(const char *path, size_t n_ds, const int64_t *ts, const doub
 		return -1;
 	}
 
+	/* Fault build: the disk under the file is full or failing; "short"
+	 * writes the first half of the rows, as a device filling up mid-call. */
+	enum fault_effect fault = FAULT_HIT(FAULT_RRD_WRITE);
+	if (fault == FAULT_FAIL || fault == FAULT_FULL) {
+		set_err(err, errlen, "%s: %s (injected fault)", path, strerror(fault == FAULT_FULL ? ENOSPC : EIO));
+		return -1;
+	}
+	if (fault == FAULT_SHORT)
+		n_rows /= 2;
+
 	/* Filter here rather than only relying on RRD_SKIP_PAST_UPDATES so the
 	 * returned count is exact and an all-past call skips the update. */
 	rrd_clear_error();
@@ -424,6 +439,10 @@ long rrdfile_update(const char *path, size_t n_ds, const int64_t *ts, const doub
 			written = -1;
 		}
 		rrd_clear_error();
+	}
+	if (fault == FAULT_SHORT && written >= 0) {
+		set_err(err, errlen, "%s: %s after %ld rows (injected fault)", path, strerror(ENOSPC), written);
+		written = -1;
 	}
 out:
 	free(argv);

@@ -5,7 +5,9 @@
  * librrd call per file), sums them into the region accumulators, writes the
  * region files, then records in SQLite (rrd_state + rrd_applied_sample) how
  * far every file got, so a restart replays exactly the samples not yet in a
- * row. One mutex guards the state; librrd calls run outside it.
+ * row. A file whose write fails keeps its state as it was (the rows are
+ * retried, sooner than the next cycle, with back-off) and holds back
+ * rrd_applied_sample. One mutex guards the state; librrd calls run outside it.
  */
 #include "rrdw_int.h"
 
@@ -27,6 +29,8 @@
 #define MAX_BACKFILL    2016  /* after a long outage, hold values for a week at most */
 #define NEW_BACKFILL    4032  /* a new file starts at its oldest sample, 14 days back at most */
 #define CHUNK_STEPS     48    /* steps summed into region accumulators at a time */
+#define RETRY_FIRST_S   5     /* after a failed write, retry this soon, doubling... */
+#define RETRY_MAX_S     300   /* ...up to one step */
 
 static struct {
 	pthread_mutex_t lock;
@@ -45,6 +49,7 @@ static struct {
 	int64_t max_sample_id;
 	struct rrdc_conn *rrdc;        /* writer's connection when rrdcached is configured */
 	struct rrdc_batch *batch;      /* rows queued for one BATCH */
+	int64_t retry_at, retry_delay; /* a cycle failed: when to try again (0: none) */
 	pthread_mutex_t read_lock;     /* guards read_conn */
 	struct rrdc_conn *read_conn;   /* readers' FLUSH connection */
 } w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
@@ -307,22 +312,23 @@ static long rrdc_queue(const char *path, int *exists, size_t n_ds, const int64_t
 	return (long)(n - skip);
 }
 
-/* Write rows (from, from + n*step] of one file; rows at or before `after` are skipped. */
-static void write_file(const struct rrdw_file *snapshot, int *exists, int64_t from, size_t n,
+/* Write rows (from, from + n*step] of one file; rows at or before `after`
+ * are skipped. 0, or -1 when the file could not be created or written. */
+static int write_file(const struct rrdw_file *snapshot, int *exists, int64_t from, size_t n,
 		       const double *values, int64_t after)
 {
 	const struct cat_layout *l = cat_layout(snapshot->layout);
 	size_t skip = after > from ? (size_t)((after - from) / RRDFILE_STEP) : 0;
 	if (skip >= n)
-		return;
+		return 0;
 	char path[1024], err[512];
 	if (path_of(snapshot, path, sizeof path) < 0)
-		return;
+		return -1;
 	if (!*exists) {
 		if (rrdfile_create(path, from + (int64_t)skip * RRDFILE_STEP, l->ds_name, l->n_ds, err, sizeof err) < 0) {
 			stats_add(&stats.rrd_errors, 1);
 			log_limited(&write_limit, LOG_ERROR, "rrd writer: %s", err);
-			return;
+			return -1;
 		}
 		*exists = 1;
 	}
@@ -339,9 +345,10 @@ static void write_file(const struct rrdw_file *snapshot, int *exists, int64_t fr
 	if (wrote < 0) {
 		stats_add(&stats.rrd_errors, 1);
 		log_limited(&write_limit, LOG_ERROR, "rrd writer: %s", err);
-		return;
+		return -1;
 	}
 	stats_add(&stats.rrd_rows_written, (uint64_t)wrote);
+	return 0;
 }
 
 int rrdw_prepare_read(const char *path, char *err, size_t errlen)
@@ -360,7 +367,49 @@ int rrdw_prepare_read(const char *path, char *err, size_t errlen)
 	return rc;
 }
 
-/* One leaf over (from, to]: rows, state advance, file write, region sums. */
+/* What advance_locked changed, to put back when the write fails. */
+struct undo {
+	int64_t last_ts, last_report_ts;
+	double held[CAT_MAX_DS];
+	struct rrdw_change *used;
+	size_t n_used;
+};
+
+static void undo_save_locked(const struct rrdw_file *f, int64_t to, struct undo *u)
+{
+	u->last_ts = f->last_ts;
+	u->last_report_ts = f->last_report_ts;
+	memcpy(u->held, f->held, sizeof u->held);
+	size_t n = 0;
+	while (n < f->n_changes && f->changes[n].ts <= to) /* sorted: the prefix advance consumes */
+		n++;
+	u->used = n ? xreallocarray(NULL, n, sizeof *u->used) : NULL;
+	if (n)
+		memcpy(u->used, f->changes, n * sizeof *u->used);
+	u->n_used = n;
+}
+
+/* The rows were not written: the file is as it was, its changes pending again. */
+static void undo_locked(struct rrdw_file *f, const struct undo *u)
+{
+	f->last_ts = u->last_ts;
+	f->last_report_ts = u->last_report_ts;
+	memcpy(f->held, u->held, sizeof f->held);
+	if (f->n_changes + u->n_used > f->cap_changes) {
+		f->cap_changes = f->n_changes + u->n_used;
+		f->changes = xreallocarray(f->changes, f->cap_changes, sizeof *f->changes);
+	}
+	if (u->n_used) {
+		memmove(f->changes + u->n_used, f->changes, f->n_changes * sizeof *f->changes);
+		memcpy(f->changes, u->used, u->n_used * sizeof *f->changes);
+	}
+	f->n_changes += u->n_used;
+	f->failed = 1;
+}
+
+/* One leaf over (from, to]: rows, state advance, file write, region sums.
+ * A file that failed earlier in this cycle is not written again (its rows
+ * must land in order), but its rows still count in the region sums. */
 static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc **accs,
 		       size_t n_accs)
 {
@@ -368,13 +417,18 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	struct rrdw_file *f = &w.files[index];
 	rrdw_sort_changes(f);
 	rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, rows, NULL);
-	int64_t written_before = f->last_ts;
+	int64_t written_before = f->last_ts, to = from + (int64_t)n * RRDFILE_STEP;
 	struct rrdw_file snapshot = *f;
-	advance_locked(f, from + (int64_t)n * RRDFILE_STEP);
+	struct undo undo = {0};
+	int failed = f->failed;
+	if (!failed) {
+		undo_save_locked(f, to, &undo);
+		advance_locked(f, to);
+	}
 	int exists = f->exists;
 	pthread_mutex_unlock(&w.lock);
 
-	write_file(&snapshot, &exists, from, n, rows, written_before);
+	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
 	for (size_t p = 0; p < snapshot.n_parents; p++) {
 		int32_t parent = snapshot.parents[p];
 		if (parent < 0 || (size_t)parent >= n_accs) /* a region newer than this cycle */
@@ -387,7 +441,10 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	}
 	pthread_mutex_lock(&w.lock);
 	w.files[index].exists = exists;
+	if (rc < 0 && !failed)
+		undo_locked(&w.files[index], &undo);
 	pthread_mutex_unlock(&w.lock);
+	free(undo.used);
 }
 
 static void flush_region(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc *acc)
@@ -404,14 +461,22 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	struct rrdw_file *f = &w.files[index];
 	int64_t written_before = f->last_ts;
 	struct rrdw_file snapshot = *f;
-	memcpy(f->held, rows + (n - 1) * n_ds, n_ds * sizeof *rows);
-	f->last_ts = from + (int64_t)n * RRDFILE_STEP;
+	struct undo undo = {0};
+	int failed = f->failed;
+	if (!failed) {
+		undo_save_locked(f, written_before, &undo); /* regions have no changes: held and time only */
+		memcpy(f->held, rows + (n - 1) * n_ds, n_ds * sizeof *rows);
+		f->last_ts = from + (int64_t)n * RRDFILE_STEP;
+	}
 	int exists = f->exists;
 	pthread_mutex_unlock(&w.lock);
-	write_file(&snapshot, &exists, from, n, rows, written_before);
+	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
 	pthread_mutex_lock(&w.lock);
 	w.files[index].exists = exists;
+	if (rc < 0 && !failed)
+		undo_locked(&w.files[index], &undo);
 	pthread_mutex_unlock(&w.lock);
+	free(undo.used);
 }
 
 /* Record how far every file got, and which samples are now safely in rows. */
@@ -450,6 +515,27 @@ static void persist_state(int64_t max_sample_at_start)
 	}
 }
 
+/* After a cycle: how many files are behind, and when to try them again. */
+static void note_failures(void)
+{
+	pthread_mutex_lock(&w.lock);
+	int64_t failing = 0;
+	for (size_t i = 0; i < w.n_files; i++)
+		failing += w.files[i].failed;
+	if (failing) {
+		w.retry_delay = w.retry_delay ? w.retry_delay * 2 : RETRY_FIRST_S;
+		if (w.retry_delay > RETRY_MAX_S)
+			w.retry_delay = RETRY_MAX_S;
+		w.retry_at = now_s() + w.retry_delay;
+	} else {
+		w.retry_delay = w.retry_at = 0;
+	}
+	pthread_mutex_unlock(&w.lock);
+	atomic_store(&stats.rrd_files_failing, failing);
+	if (!failing) /* logged only if write_limit had been complaining */
+		log_limit_clear(&write_limit, "rrd writer: RRD files are writable again; every pending row is written");
+}
+
 /* Write every file up to step boundary T. Returns the number of files. */
 static long cycle(int64_t T)
 {
@@ -462,6 +548,7 @@ static long cycle(int64_t T)
 	int64_t floor_ts = T - (int64_t)w.opt.flush_steps * RRDFILE_STEP;
 	for (size_t i = 0; i < w.n_files; i++) {
 		struct rrdw_file *f = &w.files[i];
+		f->failed = 0; /* every file gets its chance again */
 		rrdw_sort_changes(f);
 		if (!f->last_ts && f->layout == CAT_REGION)
 			continue; /* after the leaves: a new region file starts with its oldest leaf */
@@ -517,6 +604,7 @@ static long cycle(int64_t T)
 	free(accs);
 	free(leaves);
 	free(regions);
+	note_failures();
 	persist_state(max_sample);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	uint64_t usec = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
@@ -550,18 +638,21 @@ static void *writer_main(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&w.lock);
 	while (!w.stopping) {
-		int64_t next = last_complete_step() + RRDFILE_STEP;
-		struct timespec until = {.tv_sec = (time_t)(next + GRACE_S), .tv_nsec = 0};
+		int64_t next = last_complete_step() + RRDFILE_STEP, wake = next + GRACE_S;
+		int retry = w.retry_at && w.retry_at < wake; /* files are behind: try before the next step */
+		if (retry)
+			wake = w.retry_at;
+		struct timespec until = {.tv_sec = (time_t)wake, .tv_nsec = 0};
 		while (!w.stopping && !w.flush_requested && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
 			;
 		if (w.stopping)
 			break;
 		int requested = w.flush_requested;
 		w.flush_requested = 0;
-		if (!requested && (next / RRDFILE_STEP) % w.opt.flush_steps != 0)
+		if (!requested && !retry && (next / RRDFILE_STEP) % w.opt.flush_steps != 0)
 			continue;
 		pthread_mutex_unlock(&w.lock);
-		cycle(requested ? last_complete_step() : next);
+		cycle(requested || retry ? last_complete_step() : next);
 		pthread_mutex_lock(&w.lock);
 	}
 	pthread_mutex_unlock(&w.lock);

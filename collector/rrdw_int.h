@@ -31,6 +31,7 @@ struct rrdw_file {
 	struct rrdw_change *changes; /* acknowledged, not yet in a row */
 	size_t n_changes, cap_changes;
 	int exists;                  /* the RRD file is known to exist */
+	int failed;                  /* a write failed this cycle: no more rows until the next */
 	int32_t parents[RRDW_MAX_PARENTS]; /* region files it rolls up into */
 	size_t n_parents;
 	int32_t *children;           /* regions: the leaf files under it */

@@ -3,44 +3,35 @@
  * every message and drives planned progress (the server computes PV and SPI
  * from real time, so progress must follow the same plan for SPI to mean
  * anything); simulated time since the run start drives the payments and the
- * trouble; simulated time since the generator's anchor day drives the slow
- * village trends, so a real-time run restarted tomorrow continues the county.
- */
-/*
+ * trouble (before the start it is real time: the opening act); simulated
+ * time since the generator's anchor day drives the slow village trends, so a
+ * real-time run restarted tomorrow continues the county.
+ *
  * The schedule in simulated time from the run start (fpmsim prints it with
- * the names and real times at its speed):
+ * the names and real times at its speed; payments: simstory_pay.c):
  *   always: villages report their metrics every hour (at most once a real
  *     minute), projects report progress every 3 days (at most twice a real minute)
- *   month cycle m (every 30 days), payments for period start month + m:
- *     0d 02:00  A 公益岗位补贴 (县人社局)  results 0d 08:00: 3 failed, one per reason
- *     0d 10:00  B 产业奖补 (县农业农村局)  results 0d 16:00: 2 failed (账户冻结, 户名不符)
- *     1d 09:00  C 教育资助 (县教育局)      results only 2d 15:00, 30 h late; 1 failed (卡已注销)
- *     2d 09:00  D 生态护林员补助 (县林业局) results 2d 13:00, all paid
- *     2d 18:00  A's failures reissued (within 3 days)     paid 3d 10:00
- *     3d 09:00  C's failure reissued to a new card        paid 3d 15:00
- *     4d 10:00  E 产业奖补 by 县扶贫办 with 3 households B paid in the same period:
- *               the duplicate subsidy                     paid 4d 16:00
- *     6d 10:00  B's failures reissued late (after 3 days) paid 7d 09:00
  *   season q (every 90 days), roles taken in turn by the projects generated behind:
  *     -10d..1d  (q > 0) the catch-up project slips to 86 % of plan (SPI 0.86)
  *     1d..9d    the catch-up project climbs to 101 % of plan, finishing its overdue milestone
- *     1d..66d   the stalled project: progress frozen (停工待料) while the plan grows
- *     5d..45d   one township (never the county seat) stops reporting: 40 silent days
+ *     1d..66d   the stalled project: progress frozen (停工待料) while the plan grows,
+ *               then back on plan within 6 days
+ *     5d..45d   one township (never the county seat) stops reporting, villages and
+ *               projects: 40 silent days
+ *   season 0 after an opening act: the stall ran -65d..1.5d and the silence -40d..1d;
+ *     the delayed project's extra allocation of -40d is paid at 2d; the idle
+ *     project's advance (400 days back) stays idle until the project starts.
+ *   household monitoring records (防返贫监测户 flagged at risk, for the 15-day
+ *     monitoring-overdue rule) are not sent yet: see step_monitoring.
  */
-#include "simstory.h"
+#include "simstory_int.h"
 
 #include "cst.h"
-#include "simhttp.h"
 #include "xalloc.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define HOUR 3600.0
-#define DAY 86400.0
-#define MONTH (SIMSTORY_MONTH_DAYS * DAY)
-#define SEASON (SIMSTORY_SEASON_DAYS * DAY)
 
 const char *const simstory_kind_names[SIMSTORY_KINDS] = { "samples", "payment_batches", "payment_results", "progress", "milestones" };
 const char *const simstory_paths[SIMSTORY_KINDS] = {
@@ -53,8 +44,8 @@ enum village_metric {
 	VM_DROPOUTS, VM_UNINSURED, VM_UNSAFE, VM_NO_WATER, VM_MIGRANT, VM_WELFARE, VM_TRAINEES, VM_FUNDS,
 	VM_UNSTABLE, VM_MARGINAL, VM_SUDDEN, VM_REMOVED, VM_BELOW_LINE, VILLAGE_METRICS
 };
-_Static_assert(VILLAGE_METRICS == SIMSTORY_VILLAGE_METRICS && VM_FUNDS + 1 == SIMSTORY_LOAD_METRICS,
-	       "simstory.h's counts follow the metric list: the stateless ones first");
+_Static_assert(VILLAGE_METRICS == SIMSTORY_VILLAGE_METRICS && VM_FUNDS == SIMSTORY_LOAD_METRICS,
+	       "simstory.h's counts follow the metric list: the stateless ones first, then the allocation");
 const char *const simstory_village_metrics[VILLAGE_METRICS + 1] = {
 	"poor_hh", "poor_people", "exited_hh", "exited_people", "population", "incidence_pct", "income_pc_yuan",
 	"dropouts", "uninsured", "unsafe_houses", "no_water_hh", "migrant_workers", "welfare_jobs", "trainees",
@@ -62,84 +53,24 @@ const char *const simstory_village_metrics[VILLAGE_METRICS + 1] = {
 	NULL,
 };
 
-enum { PAY_A, PAY_B, PAY_C, PAY_D, PAY_E, PAY_BATCHES };
-static const struct {
-	uint8_t fund, share, per_village, failures; /* one village in `share` gets 1..per_village payments */
-	uint8_t first_reason;                       /* failures take demogen_reasons from here on */
-} pay_plans[PAY_BATCHES] = {
-	[PAY_A] = { DEMOGEN_FUND_WELFARE_JOB, 3, 3, 3, 0 }, [PAY_B] = { DEMOGEN_FUND_INDUSTRY, 2, 2, 2, 2 },
-	[PAY_C] = { DEMOGEN_FUND_EDUCATION, 4, 1, 1, 1 }, [PAY_D] = { DEMOGEN_FUND_FORESTER, 5, 1, 0, 0 },
-	[PAY_E] = { DEMOGEN_FUND_INDUSTRY_OFFICE, 10, 1, 0, 0 },
-};
-enum pay_step { SUBMIT, RESULTS, REISSUE, REISSUE_RESULTS };
-static const char *const step_names[] = { "batch", "bank results", "reissue", "reissue results" };
-static const struct pay_event {
-	double at;
-	uint8_t step, batch;
-	const char *note;
-} pay_events[] = {
-	{ 2 * HOUR, SUBMIT, PAY_A, "" }, { 8 * HOUR, RESULTS, PAY_A, "3 failed: one per reason" },
-	{ 10 * HOUR, SUBMIT, PAY_B, "" }, { 16 * HOUR, RESULTS, PAY_B, "2 failed (账户冻结, 户名与身份证号不符)" },
-	{ DAY + 9 * HOUR, SUBMIT, PAY_C, "the late bank: no results for 30 h" },
-	{ 2 * DAY + 9 * HOUR, SUBMIT, PAY_D, "" }, { 2 * DAY + 13 * HOUR, RESULTS, PAY_D, "all paid" },
-	{ 2 * DAY + 15 * HOUR, RESULTS, PAY_C, "30 h after the funds reached the bank; 1 failed (卡已注销)" },
-	{ 2 * DAY + 18 * HOUR, REISSUE, PAY_A, "within the 3-day limit" },
-	{ 3 * DAY + 9 * HOUR, REISSUE, PAY_C, "to a new card" },
-	{ 3 * DAY + 10 * HOUR, REISSUE_RESULTS, PAY_A, "paid" }, { 3 * DAY + 15 * HOUR, REISSUE_RESULTS, PAY_C, "paid" },
-	{ 4 * DAY + 10 * HOUR, SUBMIT, PAY_E, "incl. 3 households B paid: the duplicate subsidy" },
-	{ 4 * DAY + 16 * HOUR, RESULTS, PAY_E, "all paid" },
-	{ 6 * DAY + 10 * HOUR, REISSUE, PAY_B, "late: after the 3-day limit" },
-	{ 7 * DAY + 9 * HOUR, REISSUE_RESULTS, PAY_B, "paid" },
-};
-#define PAY_EVENTS (sizeof pay_events / sizeof pay_events[0])
+enum { ROLE_NONE, ROLE_OPEN_PROJECTS, ROLE_TAKEN }; /* has_projects: what a township holds */
 
-struct payment {
-	uint32_t region;            /* the village */
-	uint16_t household;
-	int8_t reason;              /* index in demogen_reasons when the bank fails it; -1 paid */
-	uint8_t amount_step;
-};
+/* ---- clocks ---- */
 
-struct pay_batch {
-	struct payment *items;
-	size_t count, cap;
-};
+double simstory_real(const struct simstory *s, double e)
+{
+	return s->opt.start + (e < 0 ? e : e / s->opt.speed);
+}
 
-struct village_state {
-	uint32_t region, township;  /* indices in the generator's regions */
-	uint16_t unstable, marginal, sudden;
-	uint32_t removed;
-	int32_t stepped_day;        /* monitoring state as of this trend day */
-	double next_report;         /* simulated seconds since the run start */
-	double stagger;             /* (0, 1]: where in the period this village reports */
-};
+static double trend_day_at(const struct simstory *s, double e)
+{
+	return (s->opt.start + e - (double)cst_day_start(s->g->params.anchor_day)) / DAY;
+}
 
-struct project_state {
-	double progress;            /* last reported; -1 before the first report */
-	int64_t completed_day;      /* CST day it reached 100 %; -1 */
-	uint8_t done;               /* bit per milestone known done */
-	double next_report;
-};
-
-struct simstory {
-	const struct demogen *g;
-	struct simstory_options opt;
-	char run[24];
-	unsigned long long seq;     /* requests sent: the batch_id counter */
-	struct village_state *villages;
-	size_t village_count;
-	size_t *townships, township_count;
-	struct project_state *projects;
-	uint8_t *lagging;           /* per project: generated behind schedule */
-	size_t month, next_event;   /* the next payment event */
-	struct pay_batch batches[PAY_BATCHES];
-	int base_year, base_month;  /* calendar month of month cycle 0 */
-	bool started;
-	struct simhttp_buf body;
-	double village_period, project_period;
-	simstory_send_fn *send;
-	void *send_arg;
-};
+double simstory_trend_day(const struct simstory *s, double now)
+{
+	return trend_day_at(s, (now - s->opt.start) * s->opt.speed);
+}
 
 /* ---- story roles ---- */
 
@@ -153,15 +84,68 @@ size_t simstory_silent_township(const struct simstory *s, size_t season)
 {
 	if (s->township_count < 2) /* never the county seat (township 0): its feed is the county's own */
 		return SIZE_MAX;
-	return s->townships[1 + demogen_hash(s->g->params.seed, season + 7) % (s->township_count - 1)];
+	size_t n = s->township_count - 1, h = (size_t)demogen_hash(s->g->params.seed, season + 7);
+	/* one whose projects can fall silent too, and none of them playing another part */
+	for (size_t k = 0; k < n; k++)
+		if (s->has_projects[s->townships[1 + (h + k) % n]] == ROLE_OPEN_PROJECTS)
+			return s->townships[1 + (h + k) % n];
+	return s->townships[1 + h % n];
 }
 
-static bool village_silent(const struct simstory *s, const struct village_state *v, double e)
+size_t simstory_idle_project(const struct simstory *s) { return s->idle_project; }
+size_t simstory_delayed_project(const struct simstory *s) { return s->delayed_project; }
+
+/* A season's window of simulated time; false when the season has none. */
+static bool stall_window(const struct simstory *s, size_t q, double *from, double *to)
 {
-	size_t season = (size_t)(e / SEASON);
-	double into = e - (double)season * SEASON;
-	return into >= SIMSTORY_SILENT_FROM * DAY && into < SIMSTORY_SILENT_TO * DAY &&
-	       v->township == simstory_silent_township(s, season);
+	if (q == 0 && !s->opening_played)
+		return false;
+	*from = q ? (double)q * SEASON + SIMSTORY_ROLE_FROM * DAY : SIMSTORY_OPEN_STALL_FROM * DAY;
+	*to = q ? (double)q * SEASON + SIMSTORY_STALL_TO * DAY : SIMSTORY_OPEN_STALL_TO * DAY;
+	return true;
+}
+
+bool simstory_township_silent(const struct simstory *s, size_t township, double e)
+{
+	for (size_t q = 0; (double)q * SEASON <= fmax(e, 0); q++) {
+		if (q == 0 && !s->opening_played)
+			continue;
+		double from = q ? (double)q * SEASON + SIMSTORY_SILENT_FROM * DAY : SIMSTORY_OPEN_SILENT_FROM * DAY;
+		double to = q ? (double)q * SEASON + SIMSTORY_SILENT_TO * DAY : SIMSTORY_OPEN_SILENT_TO * DAY;
+		if (e >= from && e < to && township == simstory_silent_township(s, q))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether a story moment in (a, b] is news: the end of a township's silence
+ * (for its villages and projects), of a project's stall or catch-up, the
+ * delayed money paid. The entities concerned then report at once instead of
+ * at their next period, so the alerts resolve when the schedule says.
+ */
+enum news_for { NEWS_ANY, NEWS_VILLAGE, NEWS_PROJECT };
+
+static bool news_between(const struct simstory *s, enum news_for who, size_t township, size_t project, double a,
+			 double b)
+{
+	for (size_t q = 0; (double)q * SEASON <= fmax(b, 0); q++) {
+		double silence_end = q ? (double)q * SEASON + SIMSTORY_SILENT_TO * DAY : SIMSTORY_OPEN_SILENT_TO * DAY;
+		double from, to, caught_up = (double)q * SEASON + SIMSTORY_CATCH_UP_TO * DAY;
+		if ((q || s->opening_played) && a < silence_end && silence_end <= b &&
+		    (who == NEWS_ANY || township == simstory_silent_township(s, q)))
+			return true;
+		if (who == NEWS_VILLAGE)
+			continue;
+		if (stall_window(s, q, &from, &to) && a < to && to <= b &&
+		    (who == NEWS_ANY || simstory_role_project(s, q, true) == project))
+			return true;
+		if (a < caught_up && caught_up <= b && (who == NEWS_ANY || simstory_role_project(s, q, false) == project))
+			return true;
+	}
+	double paid = SIMSTORY_DELAY_PAID * DAY;
+	return who != NEWS_VILLAGE && s->opening_played && a < paid && paid <= b &&
+	       (who == NEWS_ANY || project == s->delayed_project);
 }
 
 /* Physical progress as a share of planned progress, with the catch-up arcs; *note says why it moved. */
@@ -194,51 +178,47 @@ static double progress_factor(const struct simstory *s, size_t p, double e, cons
 	return f;
 }
 
-/*
- * The real moment whose plan the project has reached: now, less every stall
- * it has been through (a stall delays the whole plan, it does not skip work);
- * during a stall, the moment the stall began.
- */
-static double plan_moment(const struct simstory *s, size_t p, double e, double now, const char **note)
+/* Progress (%) the project reports at simulated time e, real time now: the plan, a stall, the way back. */
+static double project_target(const struct simstory *s, size_t p, double e, double now, const char **note)
 {
-	double delay = 0;
-	for (size_t q = 0; (double)q * SEASON <= e; q++) {
-		if (simstory_role_project(s, q, true) != p)
+	double f = progress_factor(s, p, e, note), on_plan = demogen_planned_pct(s->g, p, (int64_t)now) * f;
+	for (size_t q = 0; (double)q * SEASON <= fmax(e, 0); q++) {
+		double from, to, recover = SIMSTORY_RECOVER_DAYS * DAY;
+		if (simstory_role_project(s, q, true) != p || !stall_window(s, q, &from, &to) || e < from ||
+		    e >= to + recover)
 			continue;
-		double from = (double)q * SEASON + SIMSTORY_ROLE_FROM * DAY, to = (double)q * SEASON + SIMSTORY_STALL_TO * DAY;
-		if (e < from)
-			break;
-		if (e < to) {
+		double frozen = demogen_planned_pct(s->g, p, (int64_t)simstory_real(s, from)) * f;
+		if (e < to) { /* the same figure in every report: what the stalled rule looks for */
 			*note = "资金未到位，停工待料";
-			return s->opt.start + from / s->opt.speed - delay;
+			return s->projects[p].progress >= 0 ? s->projects[p].progress : frozen;
 		}
-		delay += (to - from) / s->opt.speed;
+		*note = "复工，加快进度"; /* the restart's report already shows half a day's work */
+		return frozen + (on_plan - frozen) * fmin(1, (e - to + DAY / 2) / recover);
 	}
-	return now - delay;
+	return on_plan;
 }
 
 /* ---- request bodies ---- */
 
-/* A new body up to its items' array; a fresh batch_id each time, reused only by the client's retries. */
-static void begin_envelope(struct simstory *s)
+void simstory_begin_envelope(struct simstory *s)
 {
 	simhttp_buf_reset(&s->body);
 	simhttp_buf_printf(&s->body, "{\"batch_id\":\"sim-%s-%llu\",", s->run, ++s->seq);
 }
 
-static void begin(struct simstory *s, const char *array)
+void simstory_begin(struct simstory *s, const char *array)
 {
-	begin_envelope(s);
+	simstory_begin_envelope(s);
 	simhttp_buf_printf(&s->body, "\"%s\":[", array);
 }
 
-static void item_separator(struct simstory *s)
+void simstory_item_separator(struct simstory *s)
 {
 	if (s->body.data[s->body.len - 1] != '[')
 		simhttp_buf_add(&s->body, ",", 1);
 }
 
-static void finish(struct simstory *s, enum simstory_kind kind, const char *what)
+void simstory_finish(struct simstory *s, enum simstory_kind kind, const char *what)
 {
 	simhttp_buf_add(&s->body, "]}", 2);
 	s->send(s->send_arg, kind, s->body.data, s->body.len, what);
@@ -246,6 +226,14 @@ static void finish(struct simstory *s, enum simstory_kind kind, const char *what
 
 /* ---- villages ---- */
 
+/*
+ * One day of a village's monitored households (防返贫监测户). The households
+ * flagged at risk here (new marginal and sudden-hardship cases) are where the
+ * household monitoring records will come from once that ingest kind exists:
+ * each flagged household then gets a record, most identified and helped
+ * within days, one scripted case left waiting past the 15-day limit in the
+ * opening act and helped early in the run, like the other trouble.
+ */
 static void step_monitoring(const struct simstory *s, struct village_state *v, size_t index, int32_t day)
 {
 	double base = s->g->regions[v->region].monitored_hh, p_new = base / 60;
@@ -270,14 +258,12 @@ static void step_monitoring(const struct simstory *s, struct village_state *v, s
 	}
 }
 
-/* A village metric on trend day `day`; `v` NULL: the monitored counts at their baseline. */
-static double village_value(const struct simstory *s, size_t index, int metric, double day,
-			    const struct village_state *v)
+/* A stateless village metric on trend day `day` (before the anchor: the trends run backwards). */
+static double village_value(const struct simstory *s, size_t index, int metric, double day)
 {
-	const struct demogen_region *r = &s->g->regions[v ? v->region : s->villages[index].region];
-	double d = day > 0 ? day : 0, e0 = r->exited_pct / 100.0;
-	double exited = e0 + (1 - e0) * fmin(1, d / 540); /* everyone out in a year and a half */
-	double monitored = v ? (double)v->unstable + v->marginal + v->sudden : r->monitored_hh;
+	const struct demogen_region *r = &s->g->regions[s->villages[index].region];
+	double d = fmax(day, -365), e0 = r->exited_pct / 100.0;
+	double exited = fmin(1, fmax(0, e0 + (1 - e0) * d / 540)); /* everyone out in a year and a half */
 	switch (metric) {
 	case VM_POOR_HH: return r->poor_hh;
 	case VM_POOR_PEOPLE: return r->poor_people;
@@ -286,19 +272,28 @@ static double village_value(const struct simstory *s, size_t index, int metric, 
 	case VM_POPULATION: return r->population;
 	case VM_INCIDENCE: return round((r->poor_people - floor(r->poor_people * exited)) * 10000.0 / r->population) / 100;
 	case VM_INCOME: return round(r->income_yuan * (1 + 0.12 * d / 365));
-	case VM_DROPOUTS: return demogen_hash(s->g->params.seed + index, (uint64_t)(d / 7)) % 40 == 0;
+	case VM_DROPOUTS: return demogen_hash(s->g->params.seed + index, (uint64_t)(int64_t)floor(d / 7)) % 40 == 0;
 	case VM_UNINSURED: return floor(r->population * 0.003 * fmax(0.1, 1 - d / 365));
 	case VM_UNSAFE: return floor(r->poor_hh * 0.04 * fmax(0, 1 - d / 300));
 	case VM_NO_WATER: return floor(r->poor_hh * 0.03 * fmax(0, 1 - d / 240));
 	case VM_MIGRANT: return floor(r->population * 0.18 * (1 + 0.1 * sin(2 * M_PI * d / 365)));
 	case VM_WELFARE: return fmax(1, floor(r->poor_hh * 0.08));
-	case VM_TRAINEES: return floor(r->poor_people * (0.15 + 0.0004 * d));
-	case VM_FUNDS: return r->poor_hh * 300000.0 * (1 + floor(d / 30) * 0.1);
-	case VM_UNSTABLE: return v ? v->unstable : floor(r->monitored_hh * 0.3);
-	case VM_MARGINAL: return v ? v->marginal : r->monitored_hh - floor(r->monitored_hh * 0.3) - floor(r->monitored_hh * 0.1);
-	case VM_SUDDEN: return v ? v->sudden : floor(r->monitored_hh * 0.1);
-	case VM_REMOVED: return v ? v->removed : r->monitored_hh;
-	default: return floor(monitored * 0.4); /* VM_BELOW_LINE */
+	default: return floor(r->poor_people * (0.15 + 0.0004 * d)); /* VM_TRAINEES */
+	}
+}
+
+/* The monitored households: the village's state, or the generator's baseline. */
+static double monitoring_value(const struct simstory *s, const struct village_state *v, int metric, bool baseline)
+{
+	unsigned m = s->g->regions[v->region].monitored_hh;
+	double unstable = baseline ? floor(m * 0.3) : v->unstable, sudden = baseline ? floor(m * 0.1) : v->sudden;
+	double marginal = baseline ? m - floor(m * 0.3) - floor(m * 0.1) : v->marginal;
+	switch (metric) {
+	case VM_UNSTABLE: return unstable;
+	case VM_MARGINAL: return marginal;
+	case VM_SUDDEN: return sudden;
+	case VM_REMOVED: return baseline ? m : v->removed;
+	default: return floor((unstable + marginal + sudden) * 0.4); /* VM_BELOW_LINE */
 	}
 }
 
@@ -307,57 +302,77 @@ static void format_value(int metric, double value, char *buf, size_t cap)
 	snprintf(buf, cap, metric == VM_INCIDENCE ? "%.2f" : "%.0f", value);
 }
 
-double simstory_trend_day(const struct simstory *s, double now)
+void simstory_village_report(struct simstory *s, size_t i, double e, double ts, bool baseline)
 {
-	double sim = s->opt.start + (now - s->opt.start) * s->opt.speed;
-	return (sim - (double)cst_day_start(s->g->params.anchor_day)) / DAY;
+	struct village_state *v = &s->villages[i];
+	double day = trend_day_at(s, e);
+	while (!baseline && v->stepped_day < (int32_t)floor(day))
+		step_monitoring(s, v, i, ++v->stepped_day);
+	char value[32];
+	for (int m = 0; m < VILLAGE_METRICS; m++) {
+		double x = m < VM_FUNDS ? village_value(s, i, m, day)
+			 : m == VM_FUNDS ? simstory_village_alloc(s, i, e) : monitoring_value(s, v, m, baseline);
+		format_value(m, x, value, sizeof value);
+		simstory_item_separator(s);
+		simhttp_buf_printf(&s->body, "{\"entity\":\"%s\",\"metric\":\"%s\",\"ts\":%lld,\"value\":%s}",
+				   s->g->regions[v->region].code, simstory_village_metrics[m], (long long)ts, value);
+	}
 }
 
-static double report_villages(struct simstory *s, double e, double now)
+static double report_villages(struct simstory *s, double e, double now, bool news)
 {
-	double next = INFINITY, day = simstory_trend_day(s, now);
+	double next = INFINITY;
 	size_t in_batch = 0;
-	char value[32];
 	for (size_t i = 0; i < s->village_count; i++) {
 		struct village_state *v = &s->villages[i];
-		if (v->next_report <= e) {
+		if (v->next_report <= e || (news && news_between(s, NEWS_VILLAGE, v->township, SIZE_MAX, s->news_e, e))) {
 			v->next_report = e + s->village_period * (s->started ? 1 : v->stagger);
-			if (village_silent(s, v, e))
+			if (simstory_township_silent(s, v->township, e))
 				continue;
-			while (v->stepped_day < (int32_t)floor(day))
-				step_monitoring(s, v, i, ++v->stepped_day);
 			if (in_batch == 0)
-				begin(s, "samples");
-			for (int m = 0; m < VILLAGE_METRICS; m++) {
-				format_value(m, village_value(s, i, m, day, v), value, sizeof value);
-				item_separator(s);
-				simhttp_buf_printf(&s->body, "{\"entity\":\"%s\",\"metric\":\"%s\",\"ts\":%lld,\"value\":%s}",
-						   s->g->regions[v->region].code, simstory_village_metrics[m], (long long)now, value);
-			}
+				simstory_begin(s, "samples");
+			simstory_village_report(s, i, e, now, false);
 			in_batch += VILLAGE_METRICS;
 			if (in_batch + VILLAGE_METRICS > SIMSTORY_MAX_ITEMS) {
-				finish(s, SIMSTORY_SAMPLES, "village reports");
+				simstory_finish(s, SIMSTORY_SAMPLES, "village reports");
 				in_batch = 0;
 			}
 		}
 		next = fmin(next, v->next_report);
 	}
 	if (in_batch)
-		finish(s, SIMSTORY_SAMPLES, "village reports");
+		simstory_finish(s, SIMSTORY_SAMPLES, "village reports");
 	return next;
 }
 
 /* ---- projects ---- */
 
-static void report_project(struct simstory *s, size_t p, double e, double now, struct simhttp_buf *milestones,
-			   size_t *milestone_items)
+/* Money allocated to and paid out by a project (fen): contract tranches, and the scripted delay and idle advance. */
+static void project_money(const struct simstory *s, size_t p, double e, int stage, double progress, int64_t *alloc,
+			  int64_t *paid)
+{
+	int64_t invest = s->g->projects[p].invest_fen;
+	/* contractors are paid 40 % at the start, 50 % at basic completion, 10 % after acceptance */
+	int64_t tranche = stage >= 4 ? invest : progress >= 95 ? invest * 9 / 10 : stage >= 2 ? invest * 4 / 10 : 0;
+	*alloc = *paid = tranche;
+	if (p == s->idle_project && stage < 2) /* an advance for a project that has not started: idle money */
+		*alloc = invest * 3 / 10;
+	if (p == s->delayed_project && e >= SIMSTORY_DELAY_FROM * DAY) {
+		int64_t extra = invest / 10; /* 追加资金: allocated, the contractor paid only after the delay */
+		*alloc = tranche + extra < invest ? tranche + extra : invest;
+		if (!s->opening_played || e >= SIMSTORY_DELAY_PAID * DAY)
+			*paid = *alloc;
+	}
+}
+
+void simstory_project_report(struct simstory *s, size_t p, double e, double now, struct simhttp_buf *milestones,
+			     size_t *milestone_items)
 {
 	const struct demogen_project *gp = &s->g->projects[p];
 	struct project_state *ps = &s->projects[p];
 	const char *note = NULL;
 	int64_t today = cst_day((int64_t)now);
-	double f = progress_factor(s, p, e, &note);
-	double target = fmin(100, floor(demogen_planned_pct(s->g, p, (int64_t)plan_moment(s, p, e, now, &note)) * f * 10) / 10);
+	double target = fmin(100, floor(project_target(s, p, e, now, &note) * 10) / 10);
 	bool first = ps->progress < 0;
 	double progress = first || target > ps->progress ? target : ps->progress;
 	ps->progress = progress;
@@ -379,56 +394,65 @@ static void report_project(struct simstory *s, size_t p, double e, double now, s
 		++*milestone_items;
 	}
 	int stage = demogen_stage_for(gp, today, progress, ps->completed_day);
-	int64_t invest = gp->invest_fen, months = ps->completed_day >= 0 ? (today - ps->completed_day) / 30 : 0;
-	int64_t alloc = stage >= 2 ? invest : stage == 1 ? invest * 3 / 10 : 0;
-	/* contractors are paid 40 % at the start, 50 % at basic completion, 10 % after acceptance */
-	int64_t paid = stage >= 4 ? invest : progress >= 95 ? invest * 9 / 10 : stage >= 2 ? invest * 4 / 10 : 0;
+	int64_t invest = gp->invest_fen, months = ps->completed_day >= 0 ? (today - ps->completed_day) / 30 : 0, alloc, paid;
+	project_money(s, p, e, stage, progress, &alloc, &paid);
 	int64_t reimbursed = stage >= 6 ? invest : stage >= 3 ? invest * 9 / 10 : progress >= 30 ? invest * 4 / 10 : 0;
 	bool pays_dividends = gp->category == DEMOGEN_PHOTOVOLTAIC || gp->category == DEMOGEN_BREEDING ||
 			      gp->category == DEMOGEN_TOURISM;
 	int64_t dividends = pays_dividends ? invest / 200 * months : 0;
 	double reach = fmin(1, progress / 80);
-	item_separator(s);
+	simstory_item_separator(s);
 	simhttp_buf_printf(&s->body,
 		"{\"project\":\"%s\",\"ts\":%lld,\"progress_pct\":%.1f,\"stage\":\"%s\",\"alloc_fen\":%lld,"
 		"\"paid_fen\":%lld,\"reimbursed_fen\":%lld,\"dividends_fen\":%lld,\"benef_hh\":%.0f,"
 		"\"benef_poor_hh\":%.0f,\"jobs\":%.0f",
 		gp->id, (long long)now, progress, demogen_stage_keys[stage], (long long)alloc, (long long)paid,
-		(long long)reimbursed, (long long)dividends, round(gp->households * reach),
+		(long long)(reimbursed < paid ? reimbursed : paid), (long long)dividends, round(gp->households * reach),
 		round(gp->poor_households * reach), stage >= 2 ? round(gp->jobs * fmin(1, 0.3 + progress / 100)) : 0.0);
 	if (note)
 		simhttp_buf_printf(&s->body, ",\"note\":\"%s\"", note);
 	simhttp_buf_add(&s->body, "}", 1);
 }
 
-static double report_projects(struct simstory *s, double e, double now)
+/* Send the open reports, then the milestones they reached (after the reports that reached them). */
+void simstory_flush_projects(struct simstory *s, size_t *in_batch, struct simhttp_buf *milestones,
+			     size_t *milestone_items)
+{
+	if (*in_batch)
+		simstory_finish(s, SIMSTORY_PROGRESS, "progress reports");
+	*in_batch = 0;
+	if (*milestone_items) {
+		simstory_begin(s, "milestones");
+		simhttp_buf_add(&s->body, milestones->data, milestones->len);
+		simstory_finish(s, SIMSTORY_MILESTONES, "milestones done");
+		simhttp_buf_reset(milestones);
+		*milestone_items = 0;
+	}
+}
+
+static double report_projects(struct simstory *s, double e, double now, bool news)
 {
 	double next = INFINITY;
 	size_t in_batch = 0, milestone_items = 0;
 	struct simhttp_buf milestones = { 0 };
 	for (size_t p = 0; p < s->g->project_count; p++) {
 		struct project_state *ps = &s->projects[p];
-		if (ps->next_report <= e) {
+		if (ps->next_report <= e ||
+		    (news && news_between(s, NEWS_PROJECT, s->project_township[p], p, s->news_e, e))) {
 			double stagger = (double)(demogen_hash(s->g->params.seed, p) % 1000 + 1) / 1000;
 			ps->next_report = e + s->project_period * (s->started ? 1 : stagger);
-			if (in_batch++ == 0)
-				begin(s, "reports");
-			report_project(s, p, e, now, &milestones, &milestone_items);
+			if (!simstory_township_silent(s, s->project_township[p], e)) {
+				if (in_batch++ == 0)
+					simstory_begin(s, "reports");
+				simstory_project_report(s, p, e, now, &milestones, &milestone_items);
+			}
 		}
 		next = fmin(next, ps->next_report);
 		bool full = in_batch == SIMSTORY_MAX_ITEMS || milestone_items + DEMOGEN_MAX_MILESTONES > SIMSTORY_MAX_ITEMS;
-		if (in_batch && (full || p + 1 == s->g->project_count)) {
-			finish(s, SIMSTORY_PROGRESS, "progress reports");
-			in_batch = 0;
-			if (milestone_items) { /* after the reports that reached them */
-				begin(s, "milestones");
-				simhttp_buf_add(&s->body, milestones.data, milestones.len);
-				finish(s, SIMSTORY_MILESTONES, "milestones done");
-				simhttp_buf_reset(&milestones);
-				milestone_items = 0;
-			}
-		}
+		if (in_batch && (full || p + 1 == s->g->project_count))
+			simstory_flush_projects(s, &in_batch, &milestones, &milestone_items);
 	}
+	simstory_flush_projects(s, &in_batch, &milestones, &milestone_items);
 	simhttp_buf_free(&milestones);
 	return next;
 }
@@ -453,137 +477,42 @@ static void send_plans(struct simstory *s)
 	}
 }
 
-/* ---- payments ---- */
-
-static uint64_t pay_hash(const struct simstory *s, size_t month, int batch, uint64_t what)
-{
-	return demogen_hash(demogen_hash(s->g->params.seed, month * 16 + (size_t)batch + 1000), what);
-}
-
-static void add_payment(struct pay_batch *b, struct payment p)
-{
-	if (b->count == b->cap) {
-		b->cap = b->cap ? b->cap * 2 : 256;
-		b->items = xreallocarray(b->items, b->cap, sizeof *b->items);
-	}
-	b->items[b->count++] = p;
-}
-
-/* Who batch `batch` of month `month` pays; deterministic, skipping villages that are silent now. */
-static void plan_batch(struct simstory *s, size_t month, int batch, double e)
-{
-	struct pay_batch *b = &s->batches[batch];
-	b->count = 0;
-	if (batch == PAY_E) /* the duplicates: households B paid this period, paid again by another department */
-		for (size_t i = 0, copied = 0; i < s->batches[PAY_B].count && copied < 3; i++)
-			if (s->batches[PAY_B].items[i].reason < 0) {
-				add_payment(b, s->batches[PAY_B].items[i]);
-				copied++;
-			}
-	for (size_t i = 0; i < s->village_count; i++) {
-		const struct village_state *v = &s->villages[i];
-		uint64_t h = pay_hash(s, month, batch, i);
-		if (h % pay_plans[batch].share != 0 || village_silent(s, v, e) ||
-		    (batch == PAY_E && pay_hash(s, month, PAY_B, i) % pay_plans[PAY_B].share == 0))
-			continue;
-		unsigned poor = s->g->regions[v->region].poor_hh, per = 1 + (unsigned)(h >> 8) % pay_plans[batch].per_village;
-		for (unsigned j = 0; j < per && j < poor; j++)
-			add_payment(b, (struct payment){ v->region, (uint16_t)(1 + ((h >> 16) % poor + j) % poor), -1,
-							 (uint8_t)((h >> 40) % 4) });
-	}
-	for (unsigned f = 0; f < pay_plans[batch].failures && f < b->count; f++) {
-		size_t at = pay_hash(s, month, batch, 0xfa11u + f) % b->count;
-		while (b->items[at].reason >= 0)
-			at = (at + 1) % b->count;
-		b->items[at].reason = (int8_t)((f + pay_plans[batch].first_reason) % 3);
-	}
-}
-
-/* Household n (1-based) of a village: its 户编号, and its masked card (a new card per version). */
-static void household_id(const struct simstory *s, size_t village, unsigned n, char *out, size_t cap)
-{
-	snprintf(out, cap, "%s%04u", s->g->regions[village].code, n);
-}
-
-static void household_card(const struct simstory *s, size_t village, unsigned n, unsigned version, char *out, size_t cap)
-{
-	static const char *const banks[] = { "6217", "6228", "6221", "6230" }; /* 建行, 农行, 农信, 农商 */
-	uint64_t h = demogen_hash(demogen_hash(s->g->params.seed, village), (uint64_t)n << 8 | version);
-	snprintf(out, cap, "%s****%04u", banks[h % 4], (unsigned)(h >> 8) % 10000u);
-}
-
-static int64_t payment_amount(int batch, const struct payment *p)
-{
-	const struct demogen_fund *fund = &demogen_funds[pay_plans[batch].fund];
-	/* industry awards vary with the household's plan: 2,000 to 5,000 yuan */
-	return fund == &demogen_funds[DEMOGEN_FUND_INDUSTRY] || fund == &demogen_funds[DEMOGEN_FUND_INDUSTRY_OFFICE]
-	       ? 100000 * (2 + p->amount_step) : fund->amount_fen;
-}
-
-/* One step of a batch: the office's payments or the bank's results, first or reissued, split to fit. */
-static void send_step(struct simstory *s, size_t month, int batch, enum pay_step step, double now, const char *what)
-{
-	const struct demogen_fund *fund = &demogen_funds[pay_plans[batch].fund];
-	const struct pay_batch *b = &s->batches[batch];
-	bool reissue = step == REISSUE || step == REISSUE_RESULTS, results = step == RESULTS || step == REISSUE_RESULTS;
-	int year = s->base_year + (s->base_month - 1 + (int)month) / 12, mon = (s->base_month - 1 + (int)month) % 12 + 1;
-	char letter = (char)('A' + batch), number[64], household[32], card[32];
-	size_t in_batch = 0;
-	for (size_t i = 0; i < b->count; i++) {
-		const struct payment *p = &b->items[i];
-		if (reissue && p->reason < 0)
-			continue;
-		if (in_batch == 0 && results) {
-			begin(s, "results");
-		} else if (in_batch == 0) {
-			begin_envelope(s);
-			simhttp_buf_printf(&s->body, "\"batch\":{\"batch_no\":\"YKT-%s-%zu%c%s\",\"department\":\"%s\","
-					   "\"fund_type\":\"%s\",\"period\":\"%04d-%02d\",\"submitted\":%lld,"
-					   "\"funds_at_bank\":%lld},\"payments\":[", s->run, month, letter, reissue ? "R" : "",
-					   fund->department, fund->fund_type, year, mon, (long long)now, (long long)now);
-		}
-		snprintf(number, sizeof number, "%s-%zu%c%s-%05zu", s->run, month, letter, reissue ? "R" : "", i);
-		item_separator(s);
-		if (results) {
-			bool failed = !reissue && p->reason >= 0;
-			simhttp_buf_printf(&s->body, "{\"payment_no\":\"%s\",\"status\":\"%s\",\"at\":%lld", number,
-					   failed ? "failed" : "paid", (long long)now);
-			if (failed)
-				simhttp_buf_printf(&s->body, ",\"reason\":\"%s\"", demogen_reasons[p->reason]);
-		} else {
-			household_id(s, p->region, p->household, household, sizeof household);
-			/* a closed card (卡已注销) is paid again to the household's new card */
-			household_card(s, p->region, p->household, reissue && p->reason == 1, card, sizeof card);
-			simhttp_buf_printf(&s->body, "{\"payment_no\":\"%s\",\"household\":\"%s\",\"card\":\"%s\","
-					   "\"amount_fen\":%lld,\"village\":\"%s\"", number, household, card,
-					   (long long)payment_amount(batch, p), s->g->regions[p->region].code);
-			if (reissue)
-				simhttp_buf_printf(&s->body, ",\"reissue_of\":\"%s-%zu%c-%05zu\"", s->run, month, letter, i);
-		}
-		simhttp_buf_add(&s->body, "}", 1);
-		if (++in_batch == SIMSTORY_MAX_ITEMS) {
-			finish(s, results ? SIMSTORY_PAYMENT_RESULTS : SIMSTORY_PAYMENT_BATCH, what);
-			in_batch = 0;
-		}
-	}
-	if (in_batch)
-		finish(s, results ? SIMSTORY_PAYMENT_RESULTS : SIMSTORY_PAYMENT_BATCH, what);
-}
-
-static double event_time(size_t month, size_t event) { return (double)month * MONTH + pay_events[event].at; }
-
-static void run_pay_event(struct simstory *s, size_t month, const struct pay_event *ev, double now)
-{
-	const struct demogen_fund *fund = &demogen_funds[pay_plans[ev->batch].fund];
-	char what[160];
-	snprintf(what, sizeof what, "month %zu %c %s %s (%s)", month, 'A' + ev->batch, fund->fund_type,
-		 step_names[ev->step], fund->department);
-	if (ev->step == SUBMIT)
-		plan_batch(s, month, ev->batch, event_time(month, (size_t)(ev - pay_events)));
-	send_step(s, month, ev->batch, ev->step, now, what);
-}
-
 /* ---- the run ---- */
+
+bool simstory_project_open(const struct demogen *g, size_t p, int64_t today)
+{
+	int64_t done = demogen_reach_day(g, p, 100, g->projects[p].perf_pct);
+	return done < 0 || done > today;
+}
+
+/* The opening's money roles and the townships that hold projects, from the county as of the start day. */
+static void cast_roles(struct simstory *s, int64_t today)
+{
+	const struct demogen *g = s->g;
+	s->idle_project = s->delayed_project = SIZE_MAX;
+	size_t offset = (size_t)(demogen_hash(g->params.seed, 0x1d1e) % (g->project_count + 1));
+	for (size_t k = 0; k < g->project_count; k++) {
+		size_t p = (offset + k) % g->project_count;
+		const struct demogen_project *gp = &g->projects[p];
+		if (s->lagging[p])
+			continue;
+		/* idle: the project that starts last, still weeks away */
+		if (gp->start_day > today + 1 && (s->idle_project == SIZE_MAX || gp->start_day > g->projects[s->idle_project].start_day))
+			s->idle_project = p;
+		/* delayed: well under way before the extra money came and far from done */
+		if (s->delayed_project == SIZE_MAX && gp->start_day <= today + SIMSTORY_DELAY_FROM - 5 &&
+		    gp->end_day >= today + 60 && demogen_planned_pct(g, p, cst_day_start(today)) * gp->perf_pct < 8000)
+			s->delayed_project = p;
+	}
+	for (size_t p = 0; p < g->project_count; p++) {
+		size_t t = s->project_township[p];
+		bool role = s->lagging[p] || p == s->idle_project || p == s->delayed_project;
+		if (role)
+			s->has_projects[t] = ROLE_TAKEN;
+		else if (simstory_project_open(g, p, today) && s->has_projects[t] == ROLE_NONE)
+			s->has_projects[t] = ROLE_OPEN_PROJECTS;
+	}
+}
 
 struct simstory *simstory_new(const struct demogen *g, const struct simstory_options *opt)
 {
@@ -596,6 +525,8 @@ struct simstory *simstory_new(const struct demogen *g, const struct simstory_opt
 	s->project_period = fmax(3 * DAY, 30 * opt->speed);
 	s->villages = xcalloc(g->village_count + 1, sizeof *s->villages);
 	s->townships = xcalloc(g->township_count + 1, sizeof *s->townships);
+	s->has_projects = xcalloc(g->region_count + 1, 1);
+	s->project_township = xcalloc(g->project_count + 1, sizeof *s->project_township);
 	int32_t anchor_offset = (int32_t)floor(simstory_trend_day(s, opt->start));
 	for (size_t i = 0; i < g->region_count; i++) {
 		const struct demogen_region *r = &g->regions[i];
@@ -603,12 +534,12 @@ struct simstory *simstory_new(const struct demogen *g, const struct simstory_opt
 			s->townships[s->township_count++] = i;
 		} else if (r->level == REGCODE_VILLAGE) {
 			struct village_state *v = &s->villages[s->village_count];
+			unsigned m = r->monitored_hh;
 			*v = (struct village_state){ .region = (uint32_t)i, .township = (uint32_t)r->parent,
-						     .removed = r->monitored_hh,
+						     .removed = m, .unstable = (uint16_t)floor(m * 0.3),
+						     .sudden = (uint16_t)floor(m * 0.1),
 						     .stagger = (double)(demogen_hash(g->params.seed, i) % 1000 + 1) / 1000 };
-			v->unstable = (uint16_t)village_value(s, s->village_count, VM_UNSTABLE, 0, NULL);
-			v->marginal = (uint16_t)village_value(s, s->village_count, VM_MARGINAL, 0, NULL);
-			v->sudden = (uint16_t)village_value(s, s->village_count, VM_SUDDEN, 0, NULL);
+			v->marginal = (uint16_t)(m - v->unstable - v->sudden);
 			s->village_count++;
 			while (v->stepped_day < anchor_offset) /* the days between the anchor and this run */
 				step_monitoring(s, v, s->village_count - 1, ++v->stepped_day);
@@ -621,13 +552,16 @@ struct simstory *simstory_new(const struct demogen *g, const struct simstory_opt
 		for (unsigned k = 0; k < g->projects[p].milestone_count; k++)
 			if (g->milestones[g->projects[p].first_milestone + k].done_day)
 				s->projects[p].done |= (uint8_t)(1u << k);
+		size_t at = (size_t)g->projects[p].location;
+		s->project_township[p] = g->regions[at].level == REGCODE_VILLAGE ? (size_t)g->regions[at].parent : at;
 	}
 	for (size_t i = 0; i < g->lagging_count; i++)
 		s->lagging[g->lagging[i]] = 1;
+	cast_roles(s, cst_day((int64_t)opt->start));
 	char date[16];
 	cst_date_format(cst_day((int64_t)opt->start), date, sizeof date);
-	s->base_year = (int)strtol(date, NULL, 10);
-	s->base_month = (int)strtol(date + 5, NULL, 10);
+	s->base_period = (int)strtol(date, NULL, 10) * 12 + (int)strtol(date + 5, NULL, 10) - 1;
+	simstory_pay_init(s);
 	return s;
 }
 
@@ -635,14 +569,20 @@ void simstory_free(struct simstory *s)
 {
 	if (!s)
 		return;
-	for (int b = 0; b < PAY_BATCHES; b++)
-		free(s->batches[b].items);
+	simstory_pay_free(s);
 	simhttp_buf_free(&s->body);
 	free(s->villages);
 	free(s->townships);
+	free(s->has_projects);
+	free(s->project_township);
 	free(s->projects);
 	free(s->lagging);
 	free(s);
+}
+
+void simstory_set_start(struct simstory *s, double start)
+{
+	s->opt.start = start;
 }
 
 double simstory_advance(struct simstory *s, double now, simstory_send_fn *send, void *arg)
@@ -652,17 +592,12 @@ double simstory_advance(struct simstory *s, double now, simstory_send_fn *send, 
 	double e = fmax(0, (now - s->opt.start) * s->opt.speed);
 	if (!s->started && s->opt.send_plans)
 		send_plans(s);
-	while (event_time(s->month, s->next_event) <= e) {
-		run_pay_event(s, s->month, &pay_events[s->next_event], now);
-		if (++s->next_event == PAY_EVENTS) {
-			s->next_event = 0;
-			s->month++;
-		}
-	}
-	double next = report_villages(s, e, now); /* villages first: argument order is unspecified in C */
-	next = fmin(next, report_projects(s, e, now));
+	double next = simstory_pay_advance(s, e, now);
+	bool news = s->started && news_between(s, NEWS_ANY, SIZE_MAX, SIZE_MAX, s->news_e, e);
+	next = fmin(next, report_villages(s, e, now, news)); /* villages first: argument order is unspecified in C */
+	next = fmin(next, report_projects(s, e, now, news));
 	s->started = true;
-	next = fmin(next, event_time(s->month, s->next_event));
+	s->news_e = e;
 	return fmin(1, fmax(0.02, (next - e) / s->opt.speed));
 }
 
@@ -675,26 +610,13 @@ const char *simstory_village_code(const struct simstory *s, size_t village)
 
 void simstory_load_value(const struct simstory *s, size_t village, size_t metric, double day, char *buf, size_t cap)
 {
-	format_value((int)metric, village_value(s, village, (int)metric, day, NULL), buf, cap);
-}
-
-bool simstory_pay_event(size_t i, double *at, char *batch, const struct demogen_fund **fund, const char **step,
-			const char **note)
-{
-	if (i >= PAY_EVENTS)
-		return false;
-	*at = pay_events[i].at;
-	*batch = (char)('A' + pay_events[i].batch);
-	*fund = &demogen_funds[pay_plans[pay_events[i].batch].fund];
-	*step = step_names[pay_events[i].step];
-	*note = pay_events[i].note;
-	return true;
+	format_value((int)metric, village_value(s, village, (int)metric, day), buf, cap);
 }
 
 void simstory_periods(const struct simstory *s, double *village, double *project, int *year, int *month)
 {
 	*village = s->village_period;
 	*project = s->project_period;
-	*year = s->base_year;
-	*month = s->base_month;
+	*year = s->base_period / 12;
+	*month = s->base_period % 12 + 1;
 }

@@ -4,7 +4,21 @@
  */
 #include "stats.h"
 
+#include <sqlite3.h>
+
 struct stats stats;
+
+const char *const stats_unavailable_names[STATS_UNAV_REASONS] = {"busy", "full", "io", "memory", "queue"};
+
+enum stats_unavailable stats_unavailable_of(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) { /* primary code of an extended one */
+	case SQLITE_BUSY: case SQLITE_LOCKED: return STATS_UNAV_BUSY;
+	case SQLITE_FULL: return STATS_UNAV_FULL;
+	case SQLITE_NOMEM: return STATS_UNAV_MEMORY;
+	default: return STATS_UNAV_IO;
+	}
+}
 
 const char *const stats_status_names[6] = {"2xx", "400", "401", "403", "413", "5xx"};
 

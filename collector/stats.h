@@ -11,6 +11,19 @@
 
 #include "ingest.h"
 
+/* Why ingest answered 503 (fpmon_ingest_unavailable_total{reason}). */
+enum stats_unavailable {
+	STATS_UNAV_BUSY,   /* SQLITE_BUSY / LOCKED: another process holds the write lock */
+	STATS_UNAV_FULL,   /* SQLITE_FULL: the disk is full */
+	STATS_UNAV_IO,     /* any other storage failure (I/O error...) */
+	STATS_UNAV_MEMORY, /* SQLITE_NOMEM or a refused input-sized allocation */
+	STATS_UNAV_QUEUE,  /* the ingest queue is full */
+	STATS_UNAV_REASONS
+};
+extern const char *const stats_unavailable_names[STATS_UNAV_REASONS];
+/* The reason for a SQLite result code (SQLITE_NOMEM also for our own allocations). */
+enum stats_unavailable stats_unavailable_of(int sqlite_rc);
+
 #define STATS_LATENCY_BUCKETS 11
 /* Upper bounds of the push latency histogram, in microseconds. */
 extern const int64_t stats_latency_bounds_us[STATS_LATENCY_BUCKETS];
@@ -31,6 +44,9 @@ struct stats {
 	_Atomic uint64_t push_latency_count;
 	_Atomic uint64_t webhooks_sent;
 	_Atomic uint64_t webhooks_failed;
+	_Atomic uint64_t ingest_unavailable[STATS_UNAV_REASONS];
+	_Atomic int64_t db_failing;         /* SQLite code of the last failed group commit; 0 once one succeeds */
+	_Atomic int64_t rrd_files_failing;  /* files whose rows the last RRD cycle could not write */
 };
 
 extern struct stats stats;

@@ -20,6 +20,10 @@ enum cat_entity api_layout_of(enum reg_kind kind);
 json_t *api_number(double v);
 /* {data source: value} of an entity's newest row (as the RRD writer will write it). */
 json_t *api_current_values(int64_t entity_id, enum cat_entity layout, int64_t now, int64_t *as_of);
+/* The same row as numbers (NAN = unknown, also when there is no row); returns the count. */
+size_t api_current_row(int64_t entity_id, enum cat_entity layout, int64_t now, double *values, int64_t *as_of);
+/* {data source: value} of a row of the layout. */
+json_t *api_values_json(enum cat_entity layout, const double *values);
 
 int api_history(struct api_job *job, sqlite3 *db);
 int api_state(struct api_job *job, sqlite3 *db);

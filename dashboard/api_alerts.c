@@ -71,14 +71,42 @@ int api_alert(struct api_job *job, sqlite3 *db)
 	return api_reply_json(job, status, doc);
 }
 
-static json_t *body_object(struct api_job *job)
+/*
+ * The body of an action: a JSON object with only the members the action
+ * takes, each of its type (schemas/alert-action.json). A typo ("comments")
+ * or a number for a comment is refused, naming the member, rather than
+ * acted on as if it were absent. `members` ends with NULL.
+ */
+static json_t *body_object(struct api_job *job, const char *const *members)
 {
 	json_error_t err;
 	json_t *doc = job->body ? json_loadb(job->body, job->body_len, JSON_REJECT_DUPLICATES, &err) : json_object();
+	if (!doc) {
+		char reason[200];
+		snprintf(reason, sizeof reason, "not JSON: %s (line %d column %d)", err.text, err.line, err.column);
+		api_error(job, 400, "(body)", reason);
+		return NULL;
+	}
 	if (!json_is_object(doc)) {
 		json_decref(doc);
 		api_error(job, 400, "(body)", "expected a JSON object (schemas/alert-action.json)");
 		return NULL;
+	}
+	const char *key;
+	json_t *value;
+	json_object_foreach(doc, key, value) {
+		const char *const *m = members;
+		while (*m && strcmp(*m, key) != 0)
+			m++;
+		const char *why = !*m ? "is not taken by this action (schemas/alert-action.json)"
+				: strcmp(key, "until") == 0 ? (json_is_integer(value) ? NULL
+							       : "must be an integer Unix time, or 0 for until resolved")
+				: json_is_string(value) ? NULL : "must be a string";
+		if (why) {
+			api_error(job, 422, key[0] ? key : "(body)", why);
+			json_decref(doc);
+			return NULL;
+		}
 	}
 	return doc;
 }
@@ -90,7 +118,19 @@ int api_alert_action(struct api_job *job, sqlite3 *db)
 	int64_t id = parse_path(job, verb, sizeof verb);
 	if (id < 0)
 		return api_error(job, 404, NULL, "use /api/v1/alerts/<id>/{ack,silence,unsilence,resolve,comment}");
-	json_t *body = body_object(job);
+	static const char *const comment_only[] = {"comment", NULL}, *const silence[] = {"reason", "until", NULL};
+	static const struct {
+		const char *verb;
+		const char *const *members;
+	} verbs[] = {{"ack", comment_only}, {"silence", silence}, {"unsilence", comment_only},
+		     {"resolve", comment_only}, {"comment", comment_only}};
+	const char *const *members = NULL;
+	for (size_t i = 0; i < sizeof verbs / sizeof verbs[0]; i++)
+		if (strcmp(verb, verbs[i].verb) == 0)
+			members = verbs[i].members;
+	if (!members)
+		return api_error(job, 404, NULL, "use /api/v1/alerts/<id>/{ack,silence,unsilence,resolve,comment}");
+	json_t *body = body_object(job, members);
 	if (!body)
 		return job->status;
 	const char *comment = json_string_value(json_object_get(body, "comment"));
@@ -102,28 +142,22 @@ int api_alert_action(struct api_job *job, sqlite3 *db)
 	if (strcmp(verb, "ack") == 0)
 		status = alert_ack(db, id, &who, comment, job->now, &doc);
 	else if (strcmp(verb, "silence") == 0)
-		status = until && !json_is_integer(until) ? 0
-			: alert_silence(db, id, &who, (int64_t)json_integer_value(until), reason, job->now, &doc);
+		status = alert_silence(db, id, &who, (int64_t)json_integer_value(until), reason, job->now, &doc);
 	else if (strcmp(verb, "unsilence") == 0)
 		status = alert_unsilence(db, id, &who, comment, job->now, &doc);
 	else if (strcmp(verb, "resolve") == 0)
 		status = alert_resolve(db, id, &who, comment, job->now, &doc);
-	else if (strcmp(verb, "comment") == 0)
+	else /* comment: the verbs were checked above */
 		status = alert_comment(db, id, &who, comment, job->now, &doc);
-	else
-		status = -1;
 	json_decref(body);
-	if (status == 0)
-		return api_error(job, 422, "until", "must be an integer Unix time, or 0 for until resolved");
-	if (status < 0)
-		return api_error(job, 404, NULL, "use /api/v1/alerts/<id>/{ack,silence,unsilence,resolve,comment}");
 	return api_reply_json(job, status, doc);
 }
 
 /* POST /api/v1/alerts/ack-group {"group": "township_silent:<code>", "comment": "..."} */
 int api_alert_ack_group(struct api_job *job, sqlite3 *db)
 {
-	json_t *body = body_object(job);
+	static const char *const members[] = {"group", "comment", NULL};
+	json_t *body = body_object(job, members);
 	if (!body)
 		return job->status;
 	struct alert_actor who = {.name = job->who.actor, .scope = job->who.scope, .peer = job->peer};

@@ -309,7 +309,7 @@ int api_admin_token_create(struct api_job *job, sqlite3 *db)
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		sqlite3_bind_blob(st, 2, hash, 32, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, scope, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, kinds ? kinds : "samples,payment_batches,payment_results,progress,milestones", -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, kinds ? kinds : "samples,payment_batches,payment_results,progress,milestones,monitoring", -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, job->now);
 		if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
 			rc = -1;

@@ -3,6 +3,9 @@
  * for reads and small administrative writes. Credentials are checked here,
  * from the in-memory cache, before any work is queued: a request without
  * the right role or outside the CSRF rule never reaches a reader thread.
+ * A POST refused before its body is read is answered after reading (and
+ * dropping) the body, up to API_DISCARD_MAX, so the reply reaches the client
+ * and keep-alive survives; beyond that, or without a length, it closes.
  */
 #include "api_http.h"
 
@@ -19,10 +22,16 @@ static struct ticket_list waiting; /* service thread only */
 static void refuse(struct api_http *req, struct http_reply *reply, int status, const char *error, const char *reason)
 {
 	req->refused = 1;
-	if (req->post && !req->body_done)
-		http_reply_close_after(reply);
 	apiq_job_free(req->job);
 	req->job = NULL;
+	if (req->post && !req->body_done && req->expect >= 0 && req->expect <= API_DISCARD_MAX) {
+		req->deferred_status = status; /* answered in api_http_complete */
+		req->deferred_error = error;
+		req->deferred_reason = reason;
+		return;
+	}
+	if (req->post && !req->body_done)
+		http_reply_close_after(reply); /* unread bytes would be parsed as the next request */
 	http_reply_error(reply, req->wsi, status, error, reason);
 }
 
@@ -46,6 +55,13 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 	req->post = post;
 	if (strncmp(path, "/api/", 5) != 0)
 		return 0;
+	char clen[32] = "";
+	req->expect = lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 ? strtoll(clen, NULL, 10) : -1;
+	if (post && req->expect < 0) {
+		/* lws 4.1.6 never completes a body sent without a length (chunked) */
+		refuse(req, reply, 411, "length required", "send the body with a Content-Length header");
+		return 1;
+	}
 	const struct api_route_def *route = api_route_find(post, path);
 	if (!route) {
 		refuse(req, reply, api_route_find(!post, path) ? 405 : 404,
@@ -89,6 +105,8 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 	req->job = job;
 	if (!post)
 		submit(req, reply);
+	else if (req->expect > API_MAX_BODY)
+		refuse(req, reply, 413, "payload too large", "API requests are limited to 64 KiB");
 	return 1;
 }
 
@@ -112,7 +130,9 @@ void api_http_complete(struct api_http *req, struct http_reply *reply)
 	if (req->body_done)
 		return; /* reported again by lws for pipelined requests */
 	req->body_done = 1;
-	if (!req->refused && req->job)
+	if (req->deferred_status)
+		http_reply_error(reply, req->wsi, req->deferred_status, req->deferred_error, req->deferred_reason);
+	else if (!req->refused && req->job)
 		submit(req, reply);
 }
 

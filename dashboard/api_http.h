@@ -14,6 +14,9 @@
 #include <libwebsockets.h>
 
 #define API_MAX_BODY (64 * 1024)
+/* A refused POST's body up to this size is read and dropped before the reply,
+ * as ingest does: the client sees the reply and the connection stays usable. */
+#define API_DISCARD_MAX (16 * 1024 * 1024)
 
 struct api_http {
 	struct lws *wsi;
@@ -21,6 +24,9 @@ struct api_http {
 	struct api_job *job;       /* while its POST body is arriving */
 	int refused;
 	int post, body_done;
+	long long expect;          /* POST: Content-Length, -1 if none */
+	int deferred_status;       /* a refusal answered once the body has been read */
+	const char *deferred_error, *deferred_reason;
 };
 
 /* 1 handled (reply set or job queued), 0 not an API path. */

@@ -18,6 +18,7 @@
 
 #define MAX_THREADS 8
 #define QUEUE_MAX   1024
+#define AUTH_CHECK_MS 50 /* credentials changed by fpmctl are seen within this */
 
 static struct {
 	pthread_mutex_t lock;
@@ -30,6 +31,21 @@ static struct {
 	void (*wake)(void *);
 	void *wake_arg;
 } q = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+static _Thread_local struct {
+	void *p;
+	size_t cap;
+} scratch[2];
+
+void *apiq_scratch(int slot, size_t size)
+{
+	if (size > scratch[slot].cap) {
+		free(scratch[slot].p);
+		scratch[slot].p = xmalloc(size);
+		scratch[slot].cap = size;
+	}
+	return scratch[slot].p;
+}
 
 const char *api_arg(const struct api_job *job, const char *name)
 {
@@ -61,9 +77,17 @@ int api_error(struct api_job *job, int status, const char *field, const char *re
 	return api_reply_json(job, status, o);
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static void *reader_main(void *arg)
 {
 	sqlite3 *db = arg;
+	int64_t checked_ms = 0;
 	pthread_mutex_lock(&q.lock);
 	for (;;) {
 		while (!q.head && !q.stopping) {
@@ -87,7 +111,6 @@ static void *reader_main(void *arg)
 		pthread_mutex_unlock(&q.lock);
 
 		job->next = NULL;
-		auth_reload_if_changed(db); /* fpmctl may have revoked or added credentials */
 		job->handler(job, db);
 		if (!job->reply)
 			api_error(job, 500, NULL, "the handler produced no reply");
@@ -97,9 +120,17 @@ static void *reader_main(void *arg)
 		q.done_tail = &job->next;
 		pthread_mutex_unlock(&q.lock);
 		q.wake(q.wake_arg);
+		/* fpmctl may have revoked or added credentials: a SQLite read, so after
+		 * the reply is on its way, and at most every AUTH_CHECK_MS. */
+		if (now_ms() - checked_ms >= AUTH_CHECK_MS) {
+			auth_reload_if_changed(db);
+			checked_ms = now_ms();
+		}
 		pthread_mutex_lock(&q.lock);
 	}
 	pthread_mutex_unlock(&q.lock);
+	for (int i = 0; i < 2; i++)
+		free(scratch[i].p);
 	return NULL;
 }
 
@@ -138,8 +169,8 @@ int apiq_submit(struct api_job *job)
 	*q.tail = job;
 	q.tail = &job->next;
 	q.depth++;
-	pthread_cond_signal(&q.cond);
 	pthread_mutex_unlock(&q.lock);
+	pthread_cond_signal(&q.cond); /* after unlocking: the woken reader does not block on the lock */
 	return 0;
 }
 

@@ -64,5 +64,9 @@ const struct api_route_def *api_route_find(int post, const char *path);
 const char *api_arg(const struct api_job *job, const char *name); /* NULL if absent */
 int api_reply_json(struct api_job *job, int status, struct json_t *doc); /* steals doc */
 int api_error(struct api_job *job, int status, const char *field, const char *reason);
+/* A reader thread's reusable scratch area `slot` (0 or 1) of at least size
+ * bytes, valid until the handler returns: no per-request allocation of the
+ * large working arrays (which glibc would mmap and munmap every time). */
+void *apiq_scratch(int slot, size_t size);
 
 #endif

@@ -182,6 +182,7 @@ int main(int argc, char **argv)
 	aopt.village_silent_days = conf.alert_village_silent_days;
 	aopt.township_silent_pct = conf.alert_township_silent_pct;
 	aopt.township_min_villages = conf.alert_township_min_villages;
+	aopt.monitoring_days = conf.alert_monitoring_days;
 	alert_add_listener(live_alert_transition, NULL);
 	if (notify_start(err, sizeof err) < 0 || alert_engine_start(&aopt, err, sizeof err) < 0) {
 		log_error("alerts: %s", err);

@@ -3,9 +3,9 @@
  * entity ids from the ingest worker, and topic commands from the service
  * thread. Each tick it expands dirty entities to their enclosing regions,
  * and for every watched topic whose entity or children changed builds one
- * delta frame with the current values of exactly those entities (current =
- * the newest row the RRD writer would write, so live figures and charts
- * agree). Snapshots carry the topic's entity and all its children.
+ * delta frame with exactly the metrics that changed (current = the newest
+ * row the RRD writer would write, so live figures and charts agree).
+ * Snapshots carry the topic's entity and all its children, whole.
  */
 #include "live.h"
 
@@ -17,6 +17,7 @@
 #include "xalloc.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -58,7 +59,9 @@ static struct {
 	int32_t *id_slots;             /* entity id -> registry index, open addressing */
 	size_t id_cap;
 	int32_t *child_first, *child_next; /* children lists by parent index */
-	unsigned char *mark;           /* per registry index: changed this tick */
+	unsigned char *mark;           /* per registry index: MARK_* this tick */
+	double **sent;                 /* per registry index: values its holders have, NULL = no holder */
+	json_t **change;               /* per registry index: this tick's delta entry (NULL: none) */
 } L = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static _Atomic uint64_t last_seq;
@@ -94,6 +97,8 @@ int live_topic_valid(const char *topic, const char **why)
 	return ok;
 }
 
+enum { MARK_NONE, MARK_CHANGED, MARK_DONE };
+
 /* ---- registry indexes, rebuilt when the snapshot changes ---- */
 
 static size_t id_slot(int64_t id) { return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 24); }
@@ -114,13 +119,26 @@ static void refresh_registry(void)
 		reg_release(r);
 		return;
 	}
+	/* What clients hold follows the entity, by id, into the new snapshot. */
+	size_t n = r ? r->n : 0;
+	double **sent = xcalloc(n + 1, sizeof *sent);
+	for (size_t i = 0; L.reg && i < L.reg->n; i++) {
+		int32_t to = L.sent[i] && r ? reg_find(r, L.reg->e[i].key) : -1;
+		if (to >= 0 && r->e[to].id == L.reg->e[i].id && r->e[to].kind == L.reg->e[i].kind)
+			sent[to] = L.sent[i];
+		else
+			free(L.sent[i]);
+	}
+	free(L.sent);
+	L.sent = sent;
 	reg_release(L.reg);
 	L.reg = r;
 	free(L.id_slots);
 	free(L.child_first);
 	free(L.child_next);
 	free(L.mark);
-	size_t n = r ? r->n : 0;
+	free(L.change);
+	L.change = xcalloc(n + 1, sizeof *L.change);
 	for (L.id_cap = 64; L.id_cap < n * 2; L.id_cap *= 2)
 		;
 	L.id_slots = xmalloc(L.id_cap * sizeof *L.id_slots);
@@ -148,12 +166,62 @@ static void refresh_registry(void)
 
 /* ---- frames ---- */
 
-/* An entity as frames carry it: its name, kind and current values (the same as /api/v1/state). */
-static json_t *entity_json(int32_t at, int64_t now)
+/* An entity whole: its name, kind and values (all of them, as /api/v1/state). */
+static json_t *entity_json(int32_t at, const double *values)
 {
 	const struct reg_entity *e = &L.reg->e[at];
-	json_t *v = api_current_values(e->id, api_layout_of(e->kind), now, NULL);
-	return json_pack("{s:s?, s:s, s:o}", "name", e->name, "kind", reg_kind_name(e->kind), "values", v);
+	return json_pack("{s:s?, s:s, s:o}", "name", e->name, "kind", reg_kind_name(e->kind), "values",
+			 api_values_json(api_layout_of(e->kind), values));
+}
+
+static int same_value(double a, double b) { return a == b || (isnan(a) && isnan(b)); }
+
+/*
+ * The values every holder of the entity has: what the last delta or snapshot
+ * carrying it said. Deltas are relative to these, so a client that applied
+ * every frame of its topic has them. Nobody holds an entity yet: its current
+ * values become the reference (whoever gets this snapshot is the first).
+ */
+static const double *held_values(int32_t at, int64_t now)
+{
+	if (!L.sent[at]) {
+		const struct reg_entity *e = &L.reg->e[at];
+		L.sent[at] = xmalloc(CAT_MAX_DS * sizeof **L.sent);
+		api_current_row(e->id, api_layout_of(e->kind), now, L.sent[at], NULL);
+	}
+	return L.sent[at];
+}
+
+/*
+ * An entity's entry in this tick's deltas, built once for every topic that
+ * carries it: only the metrics that differ from what its holders have, or
+ * NULL if none does. An entity nobody held yet (new in the registry) goes
+ * whole, so a client can add it.
+ */
+static json_t *change_of(int32_t at, int64_t now)
+{
+	if (L.mark[at] == MARK_DONE)
+		return L.change[at];
+	L.mark[at] = MARK_DONE;
+	const struct reg_entity *e = &L.reg->e[at];
+	enum cat_entity layout = api_layout_of(e->kind);
+	double cur[CAT_MAX_DS];
+	size_t n_ds = api_current_row(e->id, layout, now, cur, NULL);
+	double *old = L.sent[at];
+	if (!old) {
+		L.sent[at] = xmalloc(CAT_MAX_DS * sizeof **L.sent);
+		memcpy(L.sent[at], cur, n_ds * sizeof *cur);
+		return L.change[at] = entity_json(at, cur);
+	}
+	json_t *values = NULL;
+	for (size_t d = 0; d < n_ds; d++)
+		if (!same_value(old[d], cur[d])) {
+			if (!values)
+				values = json_object();
+			json_object_set_new(values, cat_layout(layout)->ds_name[d], api_number(cur[d]));
+			old[d] = cur[d];
+		}
+	return L.change[at] = values ? json_pack("{s:o}", "values", values) : NULL;
 }
 
 /*
@@ -217,10 +285,10 @@ static void snapshot(const char *topic, uint64_t ticket, const char *scope)
 	int32_t at = colon && L.reg ? reg_find(L.reg, colon + 1) : -1;
 	json_t *entities = json_object();
 	int64_t now = (int64_t)time(NULL);
-	if (at >= 0) {
-		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, now));
+	if (at >= 0) { /* as of the last delta (this frame's seq): later changes follow as deltas */
+		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, held_values(at, now)));
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
-			json_object_set_new(entities, L.reg->e[c].key, entity_json(c, now));
+			json_object_set_new(entities, L.reg->e[c].key, entity_json(c, held_values(c, now)));
 	}
 	json_object_set_new(doc, "entities", entities);
 	publish(doc, topic, 1, ticket, live_now_us(), NULL);
@@ -263,21 +331,36 @@ static void deltas(const int64_t *dirty, size_t n_dirty, int64_t made_us)
 	for (size_t i = 0; i < n_dirty; i++) {
 		int32_t at = index_of(dirty[i]);
 		for (int hops = 0; at >= 0 && hops < 8 && !L.mark[at]; at = L.reg->e[at].parent, hops++)
-			L.mark[at] = 1; /* the entity and every region above it changed */
+			L.mark[at] = MARK_CHANGED; /* the entity and every region above it changed */
 	}
 	int64_t now = (int64_t)time(NULL);
 	for (size_t t = 0; t < L.n_watched; t++) {
 		int32_t at = L.watched[t].entity;
 		if (at < 0 || !L.mark[at])
 			continue;
-		json_t *entities = json_object();
-		json_object_set_new(entities, L.reg->e[at].key, entity_json(at, now));
+		json_t *entities = json_object(), *e;
+		if ((e = change_of(at, now)))
+			json_object_set(entities, L.reg->e[at].key, e);
 		for (int32_t c = L.child_first[at]; c >= 0; c = L.child_next[c])
-			if (L.mark[c])
-				json_object_set_new(entities, L.reg->e[c].key, entity_json(c, now));
+			if (L.mark[c] && (e = change_of(c, now)))
+				json_object_set(entities, L.reg->e[c].key, e);
+		if (!json_object_size(entities)) { /* re-sent values: nothing to tell */
+			json_decref(entities);
+			continue;
+		}
 		json_t *doc = frame_doc(L.watched[t].topic, 0);
 		json_object_set_new(doc, "entities", entities);
 		publish(doc, L.watched[t].topic, 0, 0, made_us, NULL);
+	}
+	/* A changed entity no watched topic carries has no holders left: forget
+	 * what they had, so the next snapshot starts from its current values. */
+	for (size_t i = 0; i < n; i++) {
+		if (L.mark[i] == MARK_CHANGED) {
+			free(L.sent[i]);
+			L.sent[i] = NULL;
+		}
+		json_decref(L.change[i]);
+		L.change[i] = NULL;
 	}
 }
 
@@ -308,7 +391,8 @@ static void *live_main(void *arg)
 			work = xreallocarray(work, cap_work, sizeof *work);
 		}
 		size_t n_work = L.n_dirty;
-		memcpy(work, L.dirty, n_work * sizeof *work);
+		if (n_work) /* commands alone leave work NULL: memcpy must not see it */
+			memcpy(work, L.dirty, n_work * sizeof *work);
 		int64_t made_us = L.dirty_since_us;
 		L.n_dirty = 0;
 		struct command *cmds = L.cmds;
@@ -424,6 +508,8 @@ void live_stop(void)
 		next = f->next;
 		live_frame_unref(f);
 	}
+	for (size_t i = 0; L.sent && L.reg && i < L.reg->n; i++)
+		free(L.sent[i]);
 	reg_release(L.reg);
 	L.reg = NULL;
 	free(L.dirty);
@@ -432,6 +518,10 @@ void live_stop(void)
 	free(L.child_first);
 	free(L.child_next);
 	free(L.mark);
+	free(L.sent);
+	free(L.change);
+	L.sent = NULL;
+	L.change = NULL;
 	L.dirty = NULL;
 	L.watched = NULL;
 	L.id_slots = NULL;

@@ -4,7 +4,10 @@
  * client's queue is full, its queued deltas of that topic are dropped and a
  * snapshot requested instead (newer state replaces older), and a client that
  * still cannot keep up is closed with a reason telling it to resume from its
- * last sequence number. A ring of recent deltas lets a reconnecting client
+ * last sequence number: nothing more is queued for it, and once its socket
+ * has drained (it reads again) it gets an "error" message and a 1008 close
+ * frame with that reason; the socket's send buffer is capped so that a
+ * stalled reader leaves little to read before them. A ring of recent deltas lets a reconnecting client
  * catch up without a snapshot. Client messages are tiny control requests
  * (capped at 1 KiB), so parsing them here costs the loop nothing measurable.
  */
@@ -19,10 +22,13 @@
 #include "xalloc.h"
 
 #include <jansson.h>
+#include <linux/sockios.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #define LIVE_QUEUE        32
@@ -33,6 +39,9 @@
 #define DEAD_AFTER_S      60
 #define TOPIC_GRACE_S     120
 #define MAX_RESYNCS       8     /* per heartbeat period before a client counts as hopeless */
+#define SEND_BUFFER       (256 * 1024) /* per socket (the kernel doubles it): bounds what a stalled reader has in flight */
+#define CLOSE_ROOM        (16 * 1024)  /* unsent bytes below which the close reason is sent: the reader is reading */
+#define CLOSE_WAIT_S      60    /* a dropped reader that does not drain by then is cut off (1006: TCP cannot say more) */
 
 struct topic {
 	char name[LIVE_TOPIC_MAX];
@@ -53,9 +62,13 @@ struct session {
 	unsigned head, count;
 	time_t last_rx, last_tx;
 	unsigned resyncs;
-	int closing;
+	int closing;                 /* CLOSE_* */
+	time_t closing_since;
 	const char *close_reason;
 };
+
+/* A dropped client: nothing more is queued; the reason goes out once its socket drained. */
+enum { CLOSE_NONE, CLOSE_DRAINING, CLOSE_TOLD, CLOSE_SENT };
 
 static struct session *sessions;
 static int n_sessions;
@@ -125,9 +138,24 @@ static void drop(struct session *s, const char *reason)
 {
 	if (s->closing)
 		return;
-	s->closing = 1;
+	s->closing = CLOSE_DRAINING;
+	s->closing_since = time(NULL);
 	s->close_reason = reason;
-	lws_callback_on_writable(s->wsi); /* the close happens in WRITEABLE */
+	while (s->count) { /* never sent now: frees the memory at once */
+		live_frame_unref(s->queue[s->head]);
+		s->head = (s->head + 1) % LIVE_QUEUE;
+		s->count--;
+	}
+	lws_callback_on_writable(s->wsi); /* the close happens in WRITEABLE (and the timer retries) */
+}
+
+/* Bytes the kernel still holds for the peer (unsent or unacknowledged). */
+static int unsent_bytes(struct session *s)
+{
+	int n = 0;
+	if (ioctl(lws_get_socket_fd(s->wsi), SIOCOUTQ, &n) < 0)
+		return 0;
+	return n;
 }
 
 /* Full queue: drop queued deltas of this topic and ask for a snapshot instead. */
@@ -350,13 +378,43 @@ static void session_end(struct session *s)
 	atomic_store(&stats.clients, n_sessions);
 }
 
-static int writeable(struct session *s)
+/*
+ * A close frame queued behind megabytes the reader has not read never
+ * arrives: lws waits 5 s for its answer and then cuts the connection (the
+ * reader sees 1006, no reason). So wait until the socket has drained, then
+ * say why twice: an "error" message (seen by code that ignores close
+ * reasons) and the 1008 close with the same text.
+ */
+static int writeable_closing(struct session *s)
 {
-	if (s->closing) {
+	if (s->closing == CLOSE_DRAINING) {
+		if (unsent_bytes(s) > CLOSE_ROOM && time(NULL) - s->closing_since < CLOSE_WAIT_S)
+			return 0; /* the timer looks again */
+		json_t *o = json_pack("{s:s, s:s}", "type", "error", "reason", s->close_reason);
+		char *text = json_dumps(o, JSON_COMPACT);
+		json_decref(o);
+		size_t len = strlen(text);
+		unsigned char *buf = xmalloc(LWS_PRE + len);
+		memcpy(buf + LWS_PRE, text, len);
+		int wrote = lws_write(s->wsi, buf + LWS_PRE, len, LWS_WRITE_TEXT);
+		free(buf);
+		free(text);
+		s->closing = CLOSE_TOLD;
+		lws_callback_on_writable(s->wsi);
+		return wrote < 0 ? -1 : 0;
+	}
+	if (s->closing == CLOSE_TOLD) {
+		s->closing = CLOSE_SENT;
 		lws_close_reason(s->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION,
 				 (unsigned char *)(uintptr_t)s->close_reason, strlen(s->close_reason));
-		return -1;
 	}
+	return -1; /* lws sends the close frame and waits for the answer */
+}
+
+static int writeable(struct session *s)
+{
+	if (s->closing)
+		return writeable_closing(s);
 	if (!s->count)
 		return 0;
 	struct live_frame *f = s->queue[s->head];
@@ -377,7 +435,9 @@ int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 {
 	struct session *s = user;
 	switch (reason) {
-	case LWS_CALLBACK_ESTABLISHED:
+	case LWS_CALLBACK_ESTABLISHED: {
+		int sndbuf = SEND_BUFFER; /* fixed: no autotuning to megabytes for a reader that stalls */
+		setsockopt(lws_get_socket_fd(wsi), SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
 		memset((char *)s + sizeof s->who, 0, sizeof *s - sizeof s->who);
 		s->wsi = wsi;
 		s->ticket = next_ticket++;
@@ -387,6 +447,7 @@ int live_ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 		n_sessions++;
 		atomic_store(&stats.clients, n_sessions);
 		break;
+	}
 	case LWS_CALLBACK_RECEIVE:
 		s->last_rx = time(NULL);
 		if (lws_frame_is_binary(wsi)) {
@@ -446,7 +507,11 @@ static void on_timer(lws_sorted_usec_list_t *sul)
 	for (struct session *s = sessions; s; s = s->next) {
 		struct auth_principal still;
 		s->resyncs = 0;
-		if (auth_lookup_hash(s->who.hash, (int64_t)now, &still) < 0)
+		if (s->closing == CLOSE_DRAINING)
+			lws_callback_on_writable(s->wsi); /* drained yet? */
+		else if (s->closing)
+			continue;
+		else if (auth_lookup_hash(s->who.hash, (int64_t)now, &still) < 0)
 			drop(s, "credential revoked or expired: log in again");
 		else if (now - s->last_rx > DEAD_AFTER_S)
 			drop(s, "no heartbeat: send {\"type\":\"ping\"} at least every 30 s");

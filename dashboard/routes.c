@@ -1,8 +1,9 @@
 /*
- * routes: /healthz, /metrics (Prometheus text format 0.0.4) and the files
- * of web/, answered from the in-memory table of static.c by exact path (so
- * `..`, its percent-encoded forms and symlinks lead nowhere), with ETag
- * revalidation (304) and the gzip copy when the client accepts it.
+ * routes: /healthz (ok, or degraded while writes fail), /metrics (Prometheus
+ * text format 0.0.4) and the files of web/, answered from the in-memory table
+ * of static.c by exact path (so `..`, its percent-encoded forms and symlinks
+ * lead nowhere), with ETag revalidation (304) and the gzip copy when the
+ * client accepts it.
  */
 #include "routes.h"
 
@@ -14,6 +15,7 @@
 #include "stats.h"
 #include "xalloc.h"
 
+#include <sqlite3.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,18 @@ static char *metrics_text(size_t *len)
 		  (unsigned long long)atomic_load(&stats.rrd_calls),
 		  (unsigned long long)atomic_load(&stats.rrd_errors),
 		  (long long)atomic_load(&stats.rrd_lag_seconds));
+	tb_printf(&b, "# HELP fpmon_ingest_unavailable_total Ingest requests answered 503 (nothing stored), by reason.\n"
+		      "# TYPE fpmon_ingest_unavailable_total counter\n");
+	for (int r = 0; r < STATS_UNAV_REASONS; r++)
+		tb_printf(&b, "fpmon_ingest_unavailable_total{reason=\"%s\"} %llu\n", stats_unavailable_names[r],
+			  (unsigned long long)atomic_load(&stats.ingest_unavailable[r]));
+	tb_printf(&b, "# HELP fpmon_database_write_failing 1 while the last ingest commit failed (disk full, locked, I/O error).\n"
+		      "# TYPE fpmon_database_write_failing gauge\n"
+		      "fpmon_database_write_failing %d\n"
+		      "# HELP fpmon_rrd_files_failing RRD files the last write cycle could not write (retried with back-off).\n"
+		      "# TYPE fpmon_rrd_files_failing gauge\n"
+		      "fpmon_rrd_files_failing %lld\n",
+		  atomic_load(&stats.db_failing) != 0, (long long)atomic_load(&stats.rrd_files_failing));
 	tb_printf(&b, "# HELP fpmon_http_requests_total HTTP requests received.\n"
 		      "# TYPE fpmon_http_requests_total counter\n"
 		      "fpmon_http_requests_total %llu\n"
@@ -115,15 +129,36 @@ static char *metrics_text(size_t *len)
 	return b.data;
 }
 
+/* "ok", or "degraded" with the problems: the server is up and serving reads
+ * either way (200), but a monitor should see that writes are failing. */
+static char *healthz_text(size_t *len)
+{
+	struct textbuf b = {0};
+	int64_t db = atomic_load(&stats.db_failing), rrd = atomic_load(&stats.rrd_files_failing);
+	tb_printf(&b, "{\"status\":\"%s\",\"uptime\":%lld", db || rrd ? "degraded" : "ok",
+		  (long long)(time(NULL) - started));
+	if (db || rrd) {
+		tb_printf(&b, ",\"problems\":[");
+		if (db) /* sqlite3_errstr's texts need no JSON escaping */
+			tb_printf(&b, "\"database: %s; ingest answers 503\"%s", sqlite3_errstr((int)db), rrd ? "," : "");
+		if (rrd)
+			tb_printf(&b, "\"rrd: %lld files cannot be written; their rows are kept and retried\"", (long long)rrd);
+		tb_printf(&b, "]");
+	}
+	tb_printf(&b, "}");
+	*len = b.len;
+	return b.data;
+}
+
 int routes_api(struct lws *wsi, struct http_reply *reply, const char *path)
 {
 	if (!started)
 		started = time(NULL);
 	if (strcmp(path, "/healthz") == 0) {
-		char *body = xmalloc(128);
-		int n = snprintf(body, 128, "{\"status\":\"ok\",\"uptime\":%lld}", (long long)(time(NULL) - started));
+		size_t len;
+		char *body = healthz_text(&len);
 		http_reply_add_header(reply, "Cache-Control", "no-store");
-		http_reply_set(reply, wsi, 200, "application/json", body, (size_t)n);
+		http_reply_set(reply, wsi, 200, "application/json", body, len);
 		return 0;
 	}
 	if (strcmp(path, "/metrics") == 0) {

@@ -3,7 +3,11 @@
  * a few in flight; a delivery that fails (connection error, timeout, or a
  * non-2xx answer) is tried again after 5 s, 10 s, 20 s ... up to 10 minutes
  * apart, for at most 12 attempts, then dropped with an error in the log.
- * Each delivery remembers its wsi through lws's opaque user data.
+ * Each delivery remembers its wsi through lws's opaque user data. This lws
+ * build has no asynchronous DNS (lws_client_connect_via_info would call
+ * getaddrinfo on the loop), so host names are resolved on a small resolver
+ * thread and the loop connects to the numeric address, sending the name as
+ * Host (and for TLS, SNI and certificate checks).
  */
 #include "webhook.h"
 
@@ -11,6 +15,8 @@
 #include "stats.h"
 #include "xalloc.h"
 
+#include <arpa/inet.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +32,7 @@
 struct delivery {
 	struct delivery *next;
 	char scheme[8], host[256], path[1024];
+	char addr[INET6_ADDRSTRLEN];  /* numeric address of host; "" until resolved */
 	int port;
 	char *body;
 	size_t len, sent;
@@ -42,6 +49,70 @@ static struct delivery *pending;         /* service thread only: waiting for the
 static int in_flight;
 static struct lws_context *ctx;
 static lws_sorted_usec_list_t timer;
+
+/* The resolver: deliveries whose host needs a DNS lookup, under `lock`. */
+static struct delivery *unresolved;
+static pthread_cond_t resolve_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t resolver;
+static int resolver_running, resolver_stopping;
+
+static void *resolver_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&lock);
+	while (!resolver_stopping) {
+		struct delivery *d = unresolved;
+		if (!d) {
+			pthread_cond_wait(&resolve_cond, &lock);
+			continue;
+		}
+		unresolved = d->next;
+		pthread_mutex_unlock(&lock);
+		struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+		if (getaddrinfo(d->host, NULL, &hints, &res) == 0 && res) {
+			const struct addrinfo *pick = res; /* IPv4 first: robot endpoints are, and lws takes one address */
+			for (const struct addrinfo *r = res; r; r = r->ai_next)
+				if (r->ai_family == AF_INET) {
+					pick = r;
+					break;
+				}
+			const void *a = pick->ai_family == AF_INET6
+						? (const void *)&((const struct sockaddr_in6 *)pick->ai_addr)->sin6_addr
+						: (const void *)&((const struct sockaddr_in *)pick->ai_addr)->sin_addr;
+			inet_ntop(pick->ai_family, a, d->addr, sizeof d->addr);
+		} else {
+			log_warn_rl("webhook: cannot resolve %s, will retry", d->host);
+		}
+		if (res)
+			freeaddrinfo(res);
+		pthread_mutex_lock(&lock);
+		d->next = queued; /* resolved or not: the loop starts it or schedules the retry */
+		queued = d;
+		if (ctx)
+			lws_cancel_service(ctx);
+	}
+	pthread_mutex_unlock(&lock);
+	return NULL;
+}
+
+/* Under lock: a delivery without an address goes to the resolver; 0 if it is ready. */
+static int needs_resolving_locked(struct delivery *d)
+{
+	unsigned char buf[sizeof(struct in6_addr)];
+	if (d->addr[0])
+		return 0;
+	size_t n = strlen(d->host);
+	if (n < sizeof d->addr && (inet_pton(AF_INET, d->host, buf) == 1 || inet_pton(AF_INET6, d->host, buf) == 1)) {
+		memcpy(d->addr, d->host, n + 1);
+		return 0;
+	}
+	if (!resolver_running && pthread_create(&resolver, NULL, resolver_main, NULL) == 0)
+		resolver_running = 1;
+	d->next = unresolved;
+	unresolved = d;
+	pthread_cond_signal(&resolve_cond);
+	return 1;
+}
 
 static int parse_url(struct delivery *d, const char *url)
 {
@@ -85,9 +156,11 @@ int webhook_enqueue(const char *url, const char *body, size_t len)
 		free(d);
 		return -1;
 	}
-	d->next = queued;
-	queued = d;
 	n_queued++;
+	if (!needs_resolving_locked(d)) {
+		d->next = queued;
+		queued = d;
+	}
 	pthread_mutex_unlock(&lock);
 	if (ctx)
 		lws_cancel_service(ctx);
@@ -101,6 +174,7 @@ static void finish(struct delivery *d, int ok)
 	if (ok) {
 		stats_add(&stats.webhooks_sent, 1);
 	} else if (++d->attempts < ATTEMPTS_MAX) {
+		d->addr[0] = '\0'; /* look the name up again: the receiver may have moved */
 		int64_t wait = (int64_t)FIRST_RETRY_S << (d->attempts - 1);
 		d->due = time(NULL) + (wait > MAX_RETRY_S ? MAX_RETRY_S : wait);
 		d->sent = 0;
@@ -123,7 +197,12 @@ static void start(struct delivery *d)
 	struct lws_client_connect_info i;
 	memset(&i, 0, sizeof i);
 	i.context = ctx;
-	i.address = d->host;
+	if (!d->addr[0]) { /* the resolver could not find it */
+		in_flight++;
+		finish(d, 0);
+		return;
+	}
+	i.address = d->addr;
 	i.host = d->host;
 	i.origin = d->host;
 	i.port = d->port;
@@ -165,7 +244,11 @@ void webhook_pump(struct lws_context *context)
 		struct delivery *d = *p;
 		if (d->due <= now && in_flight < IN_FLIGHT_MAX) {
 			*p = d->next;
-			start(d);
+			pthread_mutex_lock(&lock);
+			int later = needs_resolving_locked(d); /* a retry after a failure looks it up again */
+			pthread_mutex_unlock(&lock);
+			if (!later)
+				start(d);
 			continue;
 		}
 		if (!soonest || d->due < soonest)
@@ -248,11 +331,18 @@ int webhook_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
 void webhook_shutdown(void)
 {
 	pthread_mutex_lock(&lock);
-	struct delivery *lists[2] = {queued, pending};
-	queued = pending = NULL;
+	resolver_stopping = 1;
+	pthread_cond_signal(&resolve_cond);
+	pthread_mutex_unlock(&lock);
+	if (resolver_running)
+		pthread_join(resolver, NULL); /* waits for a lookup under way, at most the resolver's timeout */
+	pthread_mutex_lock(&lock);
+	resolver_running = resolver_stopping = 0;
+	struct delivery *lists[3] = {queued, pending, unresolved};
+	queued = pending = unresolved = NULL;
 	n_queued = 0;
 	pthread_mutex_unlock(&lock);
-	for (int k = 0; k < 2; k++)
+	for (int k = 0; k < 3; k++)
 		while (lists[k]) {
 			struct delivery *next = lists[k]->next;
 			free(lists[k]->body);

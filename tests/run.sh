@@ -7,7 +7,9 @@
 #   ONLY=unit tests/run.sh            only the cmocka tests
 #   ONLY=integration tests/run.sh     only the node tests against the daemon
 #   ONLY=browser tests/run.sh         only the headless-Chromium tests
-#   VALGRIND=1 tests/run.sh           unit tests under valgrind memcheck
+#   ONLY=unit,integration tests/run.sh  several groups
+#   VALGRIND=1 tests/run.sh           unit tests and the daemon under valgrind memcheck
+# tests/ci.sh runs this on several builds (plain, sanitizers, valgrind).
 set -u
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,13 +19,21 @@ export FPMON_BUILD="$ROOT/$BUILD"
 passed=0
 failed=0
 log=$(mktemp -d)
+VG="valgrind -q --suppressions=$ROOT/tests/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 --num-callers=30"
+# wanted GROUP: is GROUP among ONLY's comma-separated list (all when unset)?
+wanted() {
+	case ",${ONLY:-unit,integration,browser}," in *",$1,"*) return 0 ;; *) return 1 ;; esac
+}
+if [ "${VALGRIND:-0}" = 1 ]; then
+	export FPMOND_WRAPPER="$VG"
+fi
 
-if [ "${ONLY:-unit}" = unit ] || [ -z "${ONLY:-}" ]; then
+if wanted unit; then
 	for t in "$BUILD"/tests/test_*; do
 		[ -x "$t" ] || continue
 		name=$(basename "$t")
 		if [ "${VALGRIND:-0}" = 1 ]; then
-			run="valgrind -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 $t"
+			run="$VG $t"
 		else
 			run=$t
 		fi
@@ -63,10 +73,10 @@ node_suite() { # name folder
 	fi
 }
 
-if [ "${ONLY:-integration}" = integration ] || [ -z "${ONLY:-}" ]; then
+if wanted integration; then
 	node_suite integration tests/integration
 fi
-if [ "${ONLY:-browser}" = browser ] || [ -z "${ONLY:-}" ]; then
+if wanted browser; then
 	node_suite browser tests/browser
 fi
 

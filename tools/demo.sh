@@ -1,7 +1,8 @@
 #!/bin/sh
 # demo.sh: README's first command. Starts fpmond with the demo county (created
 # at the first start, kept afterwards) and the simulator feeding it through
-# the public ingest API, prints the addresses, and stops both on Ctrl-C.
+# the public ingest API (the first start also sends the county's recent past:
+# see fpmsim --help), prints the addresses, and stops both on Ctrl-C.
 #   FPMON_DATA (default var/demo)  FPMON_PORT (default 8080)
 #   FPMON_LISTEN (default 127.0.0.1; 0.0.0.0 to reach it from wall screens)
 #   FPMON_SPEED (default 600: ten simulated minutes per second)
@@ -34,9 +35,6 @@ until curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1; do
 	sleep 0.1
 done
 
-"$BUILD/fpmsim" --url "http://127.0.0.1:$PORT" --token-file "$DATA/demo-token" --speed "$SPEED" &
-sim=$!
-
 display=$(cat "$DATA/display-token" 2>/dev/null)
 cat <<MSG
 
@@ -46,8 +44,14 @@ cat <<MSG
   Alert console:        http://$LISTEN:$PORT/alerts.html   (log in as admin; password in $DATA/admin-password)
   Health / metrics:     http://$LISTEN:$PORT/healthz   http://$LISTEN:$PORT/metrics
   Ingest token of the simulator: $DATA/demo-token
+  The simulator's schedule follows: at the first start it sends the county's last
+  70 days, so every kind of alert fires at once, then answers them at the times shown.
   Press Ctrl-C to stop.
 
 MSG
+
+"$BUILD/fpmsim" --url "http://127.0.0.1:$PORT" --token-file "$DATA/demo-token" --speed "$SPEED" &
+sim=$!
+
 wait "$server"
 stop

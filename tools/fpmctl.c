@@ -35,7 +35,7 @@ static int usage(void)
 		"  import regions FILE.csv                           region tree (UTF-8 or GB18030)\n"
 		"  import projects FILE.csv                          industry-project library\n"
 		"  export regions|projects                           CSV on standard output\n"
-		"kinds: samples, payment_batches, payment_results, progress, milestones (default: all)\n");
+		"kinds: samples, payment_batches, payment_results, progress, milestones, monitoring (default: all)\n");
 	return 2;
 }
 
@@ -67,7 +67,7 @@ static int token_create(sqlite3 *db, int argc, char **argv)
 {
 	if (argc < 1)
 		return usage();
-	const char *name = argv[0], *scope = "", *kinds = "samples,payment_batches,payment_results,progress,milestones";
+	const char *name = argv[0], *scope = "", *kinds = "samples,payment_batches,payment_results,progress,milestones,monitoring";
 	for (int i = 1; i + 1 < argc + 1 && i < argc; i++) {
 		if (strcmp(argv[i], "--scope") == 0 && i + 1 < argc)
 			scope = argv[++i];

@@ -3,8 +3,9 @@
  * fpmond only through the public ingest API with its own token, as a bank
  * feed or a village reporting tool would: it rebuilds the demo county from
  * the generator's seed, plays the story (collector/simstory.c) on a
- * simulated clock, optionally adds sustained sample load on parallel
- * connections, and ends with a verdict summary per kind of message.
+ * simulated clock, after the opening act (the county's recent past) when the
+ * server has not had it yet, optionally adds sustained sample load on
+ * parallel connections, and ends with a verdict summary per kind of message.
  */
 #include "cst.h"
 #include "demogen.h"
@@ -33,8 +34,9 @@ struct options {
 	char token_value[160], county[REGCODE_SIZE];
 	uint64_t seed;
 	int64_t anchor_day;
-	double speed, rate, duration;
+	double speed, rate, duration, payments;
 	int connections, counties, townships, villages, projects;
+	int history;                /* -1 never, 0 when the server has not had it, 1 always */
 	bool province, story, send_plans, verbose;
 };
 
@@ -79,17 +81,29 @@ static int usage(FILE *out)
 		"                       the token file, as fpmond writes it)\n"
 		"  --seed N --county CODE --anchor YYYY-MM-DD   override what the county file says\n"
 		"  --speed X            simulated seconds per real second (default 1; 3600: an hour a second)\n"
-		"  --scale county|province   one county, or a province (default 80 counties: 20,000 villages)\n"
+		"  --history            play the opening act (the last %d days, with past timestamps) even if\n"
+		"                       the server had it already\n"
+		"  --no-history         never play it (default: play it once per county, for a single county;\n"
+		"                       at province scale only with --history)\n"
+		"  --scale county|province   one county, or a province (default 80 counties of 250 villages\n"
+		"                       and 250 projects: 20,000 of each)\n"
 		"  --counties N --townships N --villages N --projects N   explicit counts (villages and projects per county)\n"
+		"  --payments N         card payments per 30-day month cycle (default: the story's own, ~2 per\n"
+		"                       village; --scale province --payments 1000000 for a province's month)\n"
 		"  --rate N             extra sustained load in samples/s (batches up to %d samples)\n"
 		"  --connections N      parallel connections for the load (default 4)\n"
-		"  --no-story           load only\n"
+		"  --no-story           load only (no opening act either)\n"
 		"  --send-plans         send the milestone plans first (for a registry imported by hand)\n"
 		"  --duration S         stop after S real seconds (default: until Ctrl-C)\n"
 		"  --print-registry DIR write regions.csv, projects.csv and milestones*.json there and exit\n"
 		"  -v, --verbose        log every request\n"
-		"Timestamps are always the real time of sending; the simulated clock only drives the story.\n"
-		"Exit status 0 when every item was accepted.\n", SIMSTORY_MAX_ITEMS);
+		"Live messages carry the real time of sending, the opening act's the real past; the simulated\n"
+		"clock only drives the story. At start fpmsim prints the schedule with real times, and a line\n"
+		"'roles: {rule: [entity keys]}' naming what each alert rule should name after the opening act.\n"
+		"Exit status 0 when every item was accepted.\n"
+		"Load for a soak test, on a province imported from --print-registry with fpmctl:\n"
+		"  fpmsim --scale province --send-plans --payments 1000000 --rate 5000 --speed 3600 --token T\n",
+		SIMSTORY_HISTORY_DAYS, SIMSTORY_MAX_ITEMS);
 	return out == stdout ? 0 : 2;
 }
 
@@ -140,6 +154,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 		bool takes_value = true;
 		if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0)
 			exit(usage(stdout));
+		if (strcmp(arg, "--history") == 0 || strcmp(arg, "--no-history") == 0) {
+			o->history = strcmp(arg, "--history") == 0 ? 1 : -1;
+			continue;
+		}
 		if (strcmp(arg, "--no-story") == 0 || strcmp(arg, "--send-plans") == 0 || strcmp(arg, "-v") == 0 ||
 		    strcmp(arg, "--verbose") == 0) {
 			o->story &= strcmp(arg, "--no-story") != 0;
@@ -171,6 +189,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			anchor_given = true;
 		} else if (strcmp(arg, "--speed") == 0 && parse_number(value, 0.001, 1e7, &number)) {
 			o->speed = number;
+		} else if (strcmp(arg, "--payments") == 0 && parse_number(value, 0, 1e8, &number)) {
+			o->payments = number;
 		} else if (strcmp(arg, "--rate") == 0 && parse_number(value, 0, 1e8, &number)) {
 			o->rate = number;
 		} else if (strcmp(arg, "--duration") == 0 && parse_number(value, 0, 1e9, &number)) {
@@ -311,7 +331,36 @@ static void print_window(const char *what, double from, double to, double speed)
 	       real_span(to * 86400, speed, b, sizeof b), what);
 }
 
-static void print_schedule(const struct simstory *story, const struct demogen *g, double speed)
+/* When simulated time `at` happens: a CST date in the past, a wall-clock time in the run. */
+static const char *real_when(double start, double at, double speed, char *buf, size_t cap)
+{
+	char span[32];
+	if (at < 0) {
+		cst_date_format(cst_day((int64_t)(start + at)), buf, cap);
+		return buf;
+	}
+	time_t t = (time_t)(start + at / speed);
+	struct tm tm;
+	char clock[16];
+	strftime(clock, sizeof clock, "%H:%M:%S", localtime_r(&t, &tm));
+	snprintf(buf, cap, "%s (+%s)", clock, real_span(at, speed, span, sizeof span));
+	return buf;
+}
+
+static void print_opening(const struct simstory *story, double start, double speed)
+{
+	char what[400], when[64];
+	double at;
+	printf("  opening act (sent with past timestamps, so every alert kind fires within a minute), and its answers:\n");
+	for (size_t i = 0; simstory_opening_event(story, i, &at, what, sizeof what); i++) {
+		int minutes = (int)(fabs(at) / 60);
+		printf("    %s%dd %02d:%02d  %-22s %s\n", at < 0 ? "-" : "+", minutes / 1440, minutes / 60 % 24, minutes % 60,
+		       real_when(start, at, speed, when, sizeof when), what);
+	}
+}
+
+static void print_schedule(const struct simstory *story, const struct demogen *g, double speed, double start,
+			   bool opened)
 {
 	double village_period, project_period, at;
 	int year, month;
@@ -333,12 +382,19 @@ static void print_schedule(const struct simstory *story, const struct demogen *g
 		printf("    +%dd %02d:%02d (real +%-8s) %c %s (%s) %s%s%s\n", minutes / 1440, minutes / 60 % 24, minutes % 60,
 		       real_span(at, speed, a, sizeof a), batch, fund->fund_type, fund->department, step, note[0] ? ": " : "", note);
 	}
+	if (opened)
+		print_opening(story, start, speed);
 	printf("  season q = 0, 1, ... every %d sim days (%s real):\n", SIMSTORY_SEASON_DAYS,
 	       real_span(SIMSTORY_SEASON_DAYS * 86400.0, speed, a, sizeof a));
 	for (size_t q = 0; q < 2; q++) {
 		printf("    season %zu%s\n", q, q ? " (from -10 d the catch-up project slips to 86 % of plan first)" : "");
 		print_window("catches up to 101 % of plan", SIMSTORY_ROLE_FROM, SIMSTORY_CATCH_UP_TO, speed);
 		print_project(g, simstory_role_project(story, q, false));
+		if (q == 0) { /* the opening act's stall and silence, or none */
+			printf("      %s\n", opened ? "the stall and the silence: the opening act's (above)"
+						: "nobody stalls or falls silent (no opening act in this run)");
+			continue;
+		}
 		print_window("stalls, progress frozen (停工待料)", SIMSTORY_ROLE_FROM, SIMSTORY_STALL_TO, speed);
 		print_project(g, simstory_role_project(story, q, true));
 		print_window("stops reporting", SIMSTORY_SILENT_FROM, SIMSTORY_SILENT_TO, speed);
@@ -406,6 +462,46 @@ static void story_send(void *arg, enum simstory_kind kind, const char *body, siz
 	struct simhttp_result res;
 	int status = simhttp_post(sd->client, simstory_paths[kind], body, len, MAX_ATTEMPTS, &res);
 	record(kind, status, &res, what, sd->verbose);
+}
+
+/*
+ * The opening act, unless the server has had it: a probe with a batch_id
+ * fixed for the county is answered "replayed" by a server that stored it
+ * before. True when the act was played.
+ */
+static bool play_history(struct simstory *story, struct sender *sd, bool force)
+{
+	struct simhttp_buf probe = { 0 };
+	struct simhttp_result res;
+	simstory_history_probe(story, &probe);
+	int status = simhttp_post(sd->client, simstory_paths[SIMSTORY_SAMPLES], probe.data, probe.len, MAX_ATTEMPTS, &res);
+	json_t *verdict = status == 200 ? json_loadb(res.body, res.body_len, 0, NULL) : NULL;
+	bool replayed = json_is_true(json_object_get(verdict, "replayed"));
+	json_decref(verdict);
+	simhttp_buf_free(&probe);
+	if (status != 200) {
+		printf("history: the probe got HTTP %d (%s); no opening act\n", status, status ? res.body : res.error);
+		return false;
+	}
+	if (replayed)
+		simstory_set_history_known(story);
+	if (replayed && !force) {
+		printf("history: the server has had the opening act already (probe replayed); the story continues\n");
+		return false;
+	}
+	double t0 = now_real();
+	unsigned long long before = 0, after = 0;
+	for (int k = 0; k < SIMSTORY_KINDS; k++)
+		before += tallies[k].requests;
+	printf("history: sending the last %d days with past timestamps...\n", SIMSTORY_HISTORY_DAYS);
+	fflush(stdout);
+	simstory_history(story, story_send, sd);
+	for (int k = 0; k < SIMSTORY_KINDS; k++)
+		after += tallies[k].requests;
+	printf("history: %llu requests (%llu samples, %llu payments, %llu progress reports) in %.1f s\n", after - before,
+	       tallies[SIMSTORY_SAMPLES].accepted, tallies[SIMSTORY_PAYMENT_BATCH].accepted,
+	       tallies[SIMSTORY_PROGRESS].accepted, now_real() - t0);
+	return true;
 }
 
 /* ---- load ---- */
@@ -533,14 +629,13 @@ int main(int argc, char **argv)
 		run_id[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[stamp % 36];
 	run_id[n++] = "0123456789abcdefghijklmnopqrstuvwxyz"[getpid() % 36];
 	run_id[n] = '\0';
-	struct simstory_options so = { .speed = o.speed, .start = run_start, .run_id = run_id, .send_plans = o.send_plans };
+	struct simstory_options so = { .speed = o.speed, .start = run_start, .run_id = run_id, .send_plans = o.send_plans,
+				       .payments = o.payments };
 	struct simstory *story = simstory_new(g, &so);
 	char anchor[16];
 	cst_date_format(o.anchor_day, anchor, sizeof anchor);
 	printf("fpmsim: %s, run %s, county %s (anchor %s%s%s)\n", o.url, run_id, g->regions[2].code, anchor,
 	       o.county_file ? " from " : "", o.county_file ? o.county_file : "");
-	if (o.story)
-		print_schedule(story, g, o.speed);
 
 	struct sender sender = { .client = simhttp_new(o.url, o.token_value, err, sizeof err), .verbose = o.verbose };
 	struct load_worker workers[MAX_WORKERS];
@@ -552,6 +647,20 @@ int main(int argc, char **argv)
 		stopping = 1;
 	} else {
 		simhttp_set_stop(sender.client, &stopping, deadline);
+	}
+	bool opened = false;
+	if (o.story && sender.client && (o.history > 0 || (o.history == 0 && !o.province))) {
+		opened = play_history(story, &sender, o.history > 0);
+		simstory_set_start(story, now_real()); /* the run's simulated clock starts after the past is told */
+	}
+	if (o.story) {
+		print_schedule(story, g, o.speed, now_real(), opened);
+		printf("roles: ");
+		if (opened)
+			simstory_write_roles(story, stdout);
+		else
+			printf("{}\n"); /* the cast is the opening act's: without it, no alert is scripted at once */
+		fflush(stdout);
 	}
 	for (int i = 0; i < worker_count; i++) {
 		workers[i] = (struct load_worker){ .story = story, .run_id = run_id, .index = i, .rate = o.rate / worker_count,

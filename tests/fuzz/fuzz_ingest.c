@@ -6,8 +6,8 @@
  * instead of the worker's COMMIT, so each input starts from the same state
  * (a crash replays on its own) and the database never grows.
  *
- * Input: byte 0 selects the message kind (bits 0-2, modulo 5: samples,
- * payment batch, payment results, progress, milestones) and the source
+ * Input: byte 0 selects the message kind (bits 0-2, modulo 6: samples,
+ * payment batch, payment results, progress, milestones, monitoring) and the source
  * (bits 3-4: unscoped, township 610824100000, village 610824100201, a token
  * that may send samples only); the rest is the body. With bit 7 set, the rest
  * is instead up to 8 messages separated by NUL bytes, each starting with its
@@ -24,6 +24,8 @@
  *    item, and only those, has an entry in "errors";
  *  - a sample effect names a current entity of the metric's kind, inside the
  *    token's scope, with a finite value >= 0; nothing is added unless 200;
+ *  - monitored households a request stored lie inside its token's scope, and
+ *    only a 200 that accepted something marks monitoring changed;
  *  - re-sending the same body is answered with the first verdict plus
  *    "replayed": true and adds nothing;
  *  - re-sending a payment batch's payments under a new batch_id accepts
@@ -57,15 +59,15 @@ static struct jschema *reply_schema, *error_schema;
 static int verbose; /* FUZZ_VERBOSE=1: print every verdict (for looking at one input) */
 
 static const struct ingest_source sources[4] = {
-	{.id = 1, .name = "fuzz-everything", .scope = "", .kinds = 0x1f},
-	{.id = 2, .name = "fuzz-township", .scope = FUZZ_TOWN_A, .kinds = 0x1f},
-	{.id = 3, .name = "fuzz-village", .scope = FUZZ_VILLAGE1, .kinds = 0x1f},
+	{.id = 1, .name = "fuzz-everything", .scope = "", .kinds = (1u << ING_KINDS) - 1},
+	{.id = 2, .name = "fuzz-township", .scope = FUZZ_TOWN_A, .kinds = (1u << ING_KINDS) - 1},
+	{.id = 3, .name = "fuzz-village", .scope = FUZZ_VILLAGE1, .kinds = (1u << ING_KINDS) - 1},
 	{.id = 4, .name = "fuzz-samples-only", .scope = "", .kinds = 1u << ING_SAMPLES},
 };
 
 static const char *const array_of[ING_KINDS] = {
 	[ING_SAMPLES] = "samples", [ING_PAYMENT_BATCH] = "payments", [ING_PAYMENT_RESULTS] = "results",
-	[ING_PROGRESS] = "reports", [ING_MILESTONES] = "milestones",
+	[ING_PROGRESS] = "reports", [ING_MILESTONES] = "milestones", [ING_MONITORING] = "households",
 };
 
 static int64_t fixed_clock(void) { return FUZZ_NOW; }
@@ -203,12 +205,25 @@ static void resend_payments(const struct ingest_source *src, const char *body, s
 	free(again);
 }
 
+/* Households stored by the newest request (its ingest_batch row) are inside the token's scope. */
+static void check_monitoring(const struct ingest_source *src)
+{
+	sqlite3_stmt *st = db_prepare(db, "SELECT e.key FROM monitor_household m JOIN entity e ON e.id = m.village_id"
+				      " WHERE m.batch_id = (SELECT max(id) FROM ingest_batch)");
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *key = (const char *)sqlite3_column_text(st, 0);
+		FUZZ_CHECK(!src->scope[0] || regcode_is_within(key, src->scope),
+			   "a household of %s was stored by %s (scope %s)", key, src->name, src->scope);
+	}
+	sqlite3_finalize(st);
+}
+
 static void handle_one(uint8_t selector, const char *body, size_t len)
 {
 	enum ingest_kind kind = (enum ingest_kind)((selector & 7) % ING_KINDS);
 	const struct ingest_source *src = &sources[(selector >> 3) & 3];
 	size_t before = fx.n_samples, reply_len = 0;
-	int64_t registry_before = fx.registry_changed;
+	int64_t registry_before = fx.registry_changed, monitoring_before = fx.monitoring_changed;
 	char *reply = NULL;
 	int status = ingest_handle(ctx, src, kind, body, len, &fx, &reply, &reply_len);
 	if (verbose)
@@ -219,6 +234,8 @@ static void handle_one(uint8_t selector, const char *body, size_t len)
 		FUZZ_CHECK(fx.n_samples == before, "status %d%s but %zu samples added", status,
 			   replayed ? " (replayed)" : "", fx.n_samples - before);
 		FUZZ_CHECK(status == 200 || fx.registry_changed == registry_before, "status %d changed the registry", status);
+		FUZZ_CHECK(fx.monitoring_changed == monitoring_before, "status %d%s marked monitoring changed", status,
+			   replayed ? " (replayed)" : "");
 	}
 	if (status == 200 && !replayed) {
 		size_t items = items_in(body, len, kind);
@@ -229,6 +246,11 @@ static void handle_one(uint8_t selector, const char *body, size_t len)
 				   "%zu items have errors, %lld are counted rejected: %s", rejected_items(doc),
 				   (long long)count_of(doc, "rejected"), reply);
 		check_effects(src, before);
+		if (kind == ING_MONITORING) {
+			check_monitoring(src);
+			FUZZ_CHECK(count_of(doc, "accepted") > 0 || fx.monitoring_changed == monitoring_before,
+				   "nothing accepted but monitoring marked changed: %s", reply);
+		}
 
 		/* The same request again is the first verdict, replayed. */
 		size_t mark = fx.n_samples, again_len = 0;

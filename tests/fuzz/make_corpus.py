@@ -34,7 +34,7 @@ def js(obj):
 
 
 # ---- ingest: byte 0 = kind (bits 0-2) | source (bits 3-4) | several (bit 7) ----
-SAMPLES, BATCH, RESULTS, PROGRESS, MILESTONES = range(5)
+SAMPLES, BATCH, RESULTS, PROGRESS, MILESTONES, MONITORING = range(6)
 EVERYTHING, TOWNSHIP, VILLAGE, SAMPLES_ONLY = (0 << 3, 1 << 3, 2 << 3, 3 << 3)
 
 samples = {"batch_id": "m1", "samples": [
@@ -76,6 +76,15 @@ milestones = {"batch_id": "ms1", "milestones": [
 milestones_done = {"batch_id": "ms2", "milestones": [
     {"project": "XM001", "name": "羊舍建设", "done_date": "2026-05-03"},
     {"project": "XM002", "name": "羊舍建设", "done_date": None}]}
+monitoring = {"batch_id": "mo1", "households": [
+    {"household": "H-610824100201-007", "village": "610824100201", "category": "at_risk", "flagged_at": NOW - 20 * 86400},
+    {"household": "H-610824200201-003", "village": "610824200201", "category": "hardship", "flagged_at": NOW - 86400,
+     "identified_at": NOW - 3600, "helped_at": None},
+    {"household": "H-X", "village": "610824999999", "category": "unstable", "flagged_at": NOW},
+    {"household": "H-Y", "village": "610824100202", "category": "poor", "flagged_at": NOW, "helped_at": NOW - 86400}]}
+monitoring_helped = {"batch_id": "mo2", "households": [
+    {"household": "H-610824100201-007", "village": "610824100201", "category": "at_risk", "flagged_at": NOW - 20 * 86400,
+     "helped_at": NOW - 3600, "risk_removed_at": NOW}]}
 
 seed("fuzz_ingest", "samples-mixed", bytes([SAMPLES | EVERYTHING]) + js(samples))
 seed("fuzz_ingest", "samples-township-scope", bytes([SAMPLES | TOWNSHIP]) + js(samples))
@@ -99,6 +108,11 @@ seed("fuzz_ingest", "batch-then-conflicting-batch", bytes([0x80]) + b"\0".join([
 seed("fuzz_ingest", "milestones-then-done", bytes([0x80]) + b"\0".join([
     bytes([MILESTONES]) + js(milestones), bytes([MILESTONES]) + js(milestones_done),
     bytes([PROGRESS]) + js(progress)]))
+seed("fuzz_ingest", "monitoring", bytes([MONITORING]) + js(monitoring))
+seed("fuzz_ingest", "monitoring-village-scope", bytes([MONITORING | VILLAGE]) + js(monitoring))
+seed("fuzz_ingest", "monitoring-then-helped-elsewhere", bytes([0x80]) + b"\0".join([
+    bytes([MONITORING]) + js(monitoring), bytes([MONITORING | TOWNSHIP]) + js(monitoring_helped),
+    bytes([MONITORING | VILLAGE]) + js(dict(monitoring_helped, batch_id="mo3"))]))
 seed("fuzz_ingest", "samples-replayed", bytes([0x80]) + b"\0".join([
     bytes([SAMPLES]) + js(samples), bytes([SAMPLES]) + js(dict(samples, samples=samples["samples"][:1]))]))
 
@@ -113,7 +127,8 @@ for path in sorted(glob.glob(os.path.join(ROOT, "schemas/*.json"))):
     if os.path.basename(path) != "catalog.json":
         seed("fuzz_jschema", "schema-embedded-" + os.path.basename(path), b"\0" + read(os.path.relpath(path, ROOT)))
 for name, doc in (("samples", samples), ("payment-batch", batch), ("payment-results", results),
-                  ("progress", progress), ("milestones", milestones), ("milestones-null", milestones_done)):
+                  ("progress", progress), ("milestones", milestones), ("milestones-null", milestones_done),
+                  ("monitoring", monitoring)):
     seed("fuzz_jschema", "instance-" + name, b"\1" + js(doc))
 seed("fuzz_jschema", "instance-live-subscribe", b'\1{"type":"subscribe","topics":["alerts","region:610824000000"],"since":3}')
 seed("fuzz_jschema", "instance-ingest-reply", b'\1{"batch_id":"m1","accepted":2,"rejected":1,"errors":'

@@ -248,3 +248,28 @@ test('path traversal: 404 and never a file\'s content', async () => {
 	for (const a of ['/../etc/passwd', '/%2e%2e/etc/passwd', '/..%2f..%2fetc/passwd', '//etc/passwd', '/.git/config'])
 		assert.equal(responses.find((r) => r.attempt === a)?.status, 404, `${a}: 404`);
 });
+
+test('API refusals decided from the headers come after the body is read, on a connection that stays usable', async () => {
+	const post = (p, body, extra = '') =>
+		`POST ${p} HTTP/1.1\r\nHost: 127.0.0.1\r\n${extra}Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`;
+	const cases = [
+		['no credential', post('/api/v1/alerts/999999/acknowledge', '{"comment":"x"}'), 401],
+		['role too low (display token)', post('/api/v1/alerts/999999/acknowledge', '{}', `Authorization: Bearer ${token}\r\n`), 403],
+		['body over 64 KiB', post('/api/v1/login', JSON.stringify({ name: 'x'.repeat(100 * 1024) })), 413],
+		['no such endpoint', post('/api/v1/nowhere', '{"a":1}'), 404],
+	];
+	for (const [what, req, status] of cases) {
+		const { responses, complete, closed } = await rawExchange(d.port, [req, rawGet('/healthz')], { timeoutMs: 60_000 });
+		assert.ok(complete, `${what}: ${JSON.stringify(responses.map((r) => r.status))}, closed ${closed}`);
+		assert.equal(responses[0].status, status, what);
+		assert.deepEqual(check(SCHEMAS.error, JSON.parse(responses[0].text)), [], `${what}: ${responses[0].text}`);
+		assert.doesNotMatch(responses[0].head, /^connection:\s*close/im, `${what}: keep-alive`);
+		assert.equal(responses[1].status, 200, `${what}: the next request on the same connection`);
+	}
+	// A body without a length (chunked) cannot be read to its end by lws 4.1.6: the reply says so, then the connection closes.
+	const chunked = 'POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"a":\r\n0\r\n\r\n';
+	const { responses, closed } = await rawExchange(d.port, [chunked, rawGet('/healthz')], { timeoutMs: 60_000 });
+	assert.equal(responses[0]?.status, 411, JSON.stringify(responses.map((r) => r.status)));
+	assert.match(responses[0].head, /^connection:\s*close/im);
+	assert.ok(closed && responses.length === 1, 'closed after the reply');
+});

@@ -1,7 +1,7 @@
 // webhooks.test.mjs: alert notifications leave the daemon as webhooks. A
 // payment batch whose funds reached the bank 30 h ago with no bank result
 // raises `payment_overdue` at once; the receivers (on loopback, run here)
-// get it as generic JSON and in the DingTalk robot format; a receiver that is
+// get it as generic JSON and in the DingTalk and WeCom robot formats; a receiver that is
 // down when the alert fires gets it once it comes back (the sender retries).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,13 +51,14 @@ function overdueBatch(no) {
 	};
 }
 
-test('an alert reaches a JSON receiver and a DingTalk receiver; a receiver that was down gets it after coming back', async () => {
+test('an alert reaches a JSON receiver, a DingTalk and a WeCom receiver; a receiver that was down gets it after coming back', async () => {
 	const json = await receiver();
 	const ding = await receiver();
+	const wecom = await receiver();
 	const latePort = await freePort(); // nothing listens here yet
 	const d = await Daemon.start({
 		settings: {
-			alert_webhooks: `json=http://127.0.0.1:${json.port}/hook;dingtalk=http://127.0.0.1:${ding.port}/robot/send?access_token=t;json=http://127.0.0.1:${latePort}/late`,
+			alert_webhooks: `json=http://127.0.0.1:${json.port}/hook;dingtalk=http://127.0.0.1:${ding.port}/robot/send?access_token=t;wecom=http://127.0.0.1:${wecom.port}/cgi-bin/webhook/send?key=k;json=http://127.0.0.1:${latePort}/late`,
 		},
 	});
 	let late;
@@ -78,6 +79,13 @@ test('an alert reaches a JSON receiver and a DingTalk receiver; a receiver that 
 		assert.ok(msg.markdown.title && msg.markdown.text, 'DingTalk markdown has a title and a text');
 		assert.equal(robot.path, '/robot/send?access_token=t');
 
+		const work = await until('the WeCom webhook', () => wecom.got.find((g) => g.body.includes('WH-2026-1')));
+		const card = JSON.parse(work.body);
+		assert.equal(card.msgtype, 'markdown');
+		assert.match(card.markdown.content, /代发批次/, 'the WeCom message is the batch alert, in Chinese');
+		assert.ok(Buffer.byteLength(card.markdown.content) <= 4000, 'WeCom markdown content within its 4,000 bytes');
+		assert.equal(work.path, '/cgi-bin/webhook/send?key=k');
+
 		// The third receiver comes up now: the sender's retry (5 s, 10 s, ... back-off) reaches it.
 		late = await receiver(latePort);
 		const arrived = await until('the late receiver', () => late.got.find((g) => g.body.includes('payment_overdue')), 90_000);
@@ -89,6 +97,7 @@ test('an alert reaches a JSON receiver and a DingTalk receiver; a receiver that 
 		await d.stop();
 		json.server.close();
 		ding.server.close();
+		wecom.server.close();
 		if (late) late.server.close();
 	}
 });

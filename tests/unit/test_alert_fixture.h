@@ -37,7 +37,7 @@ FIXTURE struct ingest_effects fx;
 FIXTURE int64_t now;
 FIXTURE struct seen seen[MAX_SEEN];
 FIXTURE size_t n_seen;
-FIXTURE struct ingest_source everything = {.id = 1, .name = "test", .scope = "", .kinds = 0x1f};
+FIXTURE struct ingest_source everything = {.id = 1, .name = "test", .scope = "", .kinds = (1u << ING_KINDS) - 1};
 FIXTURE struct alert_options aopt;
 FIXTURE void (*fixture_tune)(struct alert_options *o); /* a test's thresholds, before the engine starts */
 
@@ -99,6 +99,21 @@ FIXTURE int fixture_setup(void)
 	return 0;
 }
 
+/* A fresh county and engine with `tune`'s thresholds (NULL: the defaults), nothing seen yet. */
+FIXTURE int fixture_setup_tuned(void (*tune)(struct alert_options *o))
+{
+	n_seen = 0;
+	fixture_tune = tune;
+	return fixture_setup();
+}
+
+/* cmocka setup for a test with the default thresholds. */
+FIXTURE int alert_setup(void **state)
+{
+	(void)state;
+	return fixture_setup_tuned(NULL);
+}
+
 FIXTURE void fixture_teardown(void)
 {
 	alert_remove_listener(record, NULL);
@@ -106,6 +121,13 @@ FIXTURE void fixture_teardown(void)
 	ingest_ctx_free(ictx);
 	ingest_effects_free(&fx);
 	test_env_teardown(&env);
+}
+
+FIXTURE int alert_teardown(void **state)
+{
+	(void)state;
+	fixture_teardown();
+	return 0;
 }
 
 /* One ingest request at the current time, committed, its effects observed. Returns accepted. */

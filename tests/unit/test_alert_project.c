@@ -14,21 +14,6 @@
 
 #include "test_alert_fixture.h"
 
-static int setup(void **state)
-{
-	(void)state;
-	n_seen = 0;
-	fixture_tune = NULL;
-	return fixture_setup();
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	fixture_teardown();
-	return 0;
-}
-
 static void report(const char *project, double pct)
 {
 	post(ING_PROGRESS, "{\"batch_id\":\"g%lld\",\"reports\":[{\"project\":\"%s\",\"ts\":%lld,\"progress_pct\":%.17g}]}",
@@ -274,9 +259,7 @@ static void half(struct alert_options *o)
 static int setup_half(void **state)
 {
 	(void)state;
-	n_seen = 0;
-	fixture_tune = half;
-	return fixture_setup();
+	return fixture_setup_tuned(half);
 }
 
 static void test_township_share_is_configurable(void **state)
@@ -296,12 +279,12 @@ static void test_township_share_is_configurable(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_project_behind_schedule_catches_up, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_project_stalled_then_silent, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_never_reported_project_is_silent_from_its_start, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_milestones_overdue_in_one_alert, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_township_silent_groups_its_villages, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_township_share_is_configurable, setup_half, teardown),
+		cmocka_unit_test_setup_teardown(test_project_behind_schedule_catches_up, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_project_stalled_then_silent, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_never_reported_project_is_silent_from_its_start, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_milestones_overdue_in_one_alert, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_township_silent_groups_its_villages, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_township_share_is_configurable, setup_half, alert_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,13 @@
 /*
  * test_demogen: the demo county. The generator's county passes the registry's
  * own rules (valid codes under present parents, nothing rejected on import,
- * export gives back the same bytes), repeats for a seed and differs for
- * another, keeps its counts at county and province scale and plans as plan.c
- * does; demo_ensure keeps entities and token across starts; and the
- * simulator's story, run through the real ingest code, is all accepted.
+ * export gives back the same bytes, plans through the milestones ingest give
+ * plan.c's curves), repeats for a seed and differs for another, keeps its
+ * counts at county and province scale; demo_ensure keeps entities and token
+ * across starts; and the simulator's story, opening act first, run through
+ * the real ingest code, is all accepted, leaves each scripted trouble in the
+ * data, answers it, pays nobody twice on a restart and scales to a
+ * province's million payments a month.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -188,14 +191,23 @@ static void test_same_seed_same_bytes(void **state)
 	demogen_free(c);
 }
 
-static void test_province_scale(void **state)
+/* The default province: 80 counties, 20,000 villages, 20,000 projects. */
+static struct demogen *province(void)
 {
-	(void)state;
 	struct demogen_params p;
 	char err[256];
 	demogen_params_province(&p, "610000000000", DEMOGEN_DEFAULT_PROVINCE_COUNTIES, 7, anchor_day());
 	struct demogen *g = demogen_generate(&p, err, sizeof err);
 	assert_non_null(g);
+	return g;
+}
+
+static void test_province_scale(void **state)
+{
+	(void)state;
+	struct demogen_params p;
+	char err[256];
+	struct demogen *g = province();
 	assert_int_equal(g->county_count, 80);
 	assert_int_equal(g->village_count, 20000);
 	assert_int_equal(g->project_count, 20000);
@@ -269,21 +281,27 @@ static char *export_text(sqlite3 *db, bool projects, size_t *len)
 	return text;
 }
 
+/* The county's CSV files through the importers into an empty registry: every row inserted. */
+static void import_county(sqlite3 *db, const struct demogen *g, const struct texts *t)
+{
+	struct import_report rep;
+	assert_int_equal(import_regions(db, t->regions, t->regions_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(rep.inserted, g->region_count);
+	import_report_free(&rep);
+	assert_int_equal(import_projects(db, t->projects, t->projects_len, &rep), 0);
+	assert_int_equal(rep.rejected, 0);
+	assert_int_equal(rep.inserted, g->project_count);
+	import_report_free(&rep);
+}
+
 static void test_import_accepts_every_row(void **state)
 {
 	struct fixture *f = *state;
 	struct demogen *g = county(DEMOGEN_DEFAULT_SEED);
 	struct texts t = { 0 };
 	write_texts(g, &t);
-	struct import_report rep;
-	assert_int_equal(import_regions(f->db, t.regions, t.regions_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	assert_int_equal(rep.inserted, g->region_count);
-	import_report_free(&rep);
-	assert_int_equal(import_projects(f->db, t.projects, t.projects_len, &rep), 0);
-	assert_int_equal(rep.rejected, 0);
-	assert_int_equal(rep.inserted, g->project_count);
-	import_report_free(&rep);
+	import_county(f->db, g, &t);
 	/* what the office would export is byte for byte what the generator wrote */
 	size_t len;
 	char *exported = export_text(f->db, false, &len);
@@ -377,19 +395,12 @@ static void test_demo_ensure_keeps_county_and_token(void **state)
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM entity"), entities);
 }
 
-static void test_demo_plans_match_plan_c(void **state)
+/* The plans stored for the generator's projects give plan.c's PV exactly as demogen computes it. */
+static void assert_plans_match(sqlite3 *db, const struct demogen *g)
 {
-	struct fixture *f = *state;
-	char err[256] = "";
-	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
-	struct demogen_params p;
-	demogen_params_county(&p, DEMOGEN_DEFAULT_COUNTY, (uint64_t)db_meta_get(f->db, "demo_seed", 0),
-			      db_meta_get(f->db, "demo_anchor_day", 0));
-	struct demogen *g = demogen_generate(&p, err, sizeof err);
-	assert_non_null(g);
 	struct plan_set plans;
-	assert_int_equal(plan_load(f->db, &plans), 0);
-	sqlite3_stmt *st = db_prepare(f->db, "SELECT id FROM entity WHERE kind = 'project' AND key = ?1");
+	assert_int_equal(plan_load(db, &plans), 0);
+	sqlite3_stmt *st = db_prepare(db, "SELECT id FROM entity WHERE kind = 'project' AND key = ?1");
 	for (size_t i = 0; i < g->project_count; i++) {
 		sqlite3_bind_text(st, 1, g->projects[i].id, -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -403,6 +414,19 @@ static void test_demo_plans_match_plan_c(void **state)
 	}
 	sqlite3_finalize(st);
 	plan_set_free(&plans);
+}
+
+static void test_demo_plans_match_plan_c(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0);
+	struct demogen_params p;
+	demogen_params_county(&p, DEMOGEN_DEFAULT_COUNTY, (uint64_t)db_meta_get(f->db, "demo_seed", 0),
+			      db_meta_get(f->db, "demo_anchor_day", 0));
+	struct demogen *g = demogen_generate(&p, err, sizeof err);
+	assert_non_null(g);
+	assert_plans_match(f->db, g);
 	demogen_free(g);
 }
 
@@ -473,7 +497,35 @@ static int64_t scalarf(sqlite3 *db, const char *fmt, ...)
 	return scalar(db, sql);
 }
 
-/* Twelve and a half simulated days at 3600x: every item accepted, and each scripted trouble happens. */
+/* Plays `days` simulated days at 3600x from real time `start`, after the opening act when asked. */
+static struct simstory *play(struct story_run *run, const struct demogen *g, double start, double days, bool history,
+			     const char *run_id)
+{
+	struct simstory_options so = { .speed = 3600, .start = start, .run_id = run_id };
+	struct simstory *story = simstory_new(g, &so);
+	story_clock_now = (int64_t)start;
+	if (history)
+		simstory_history(story, story_ingest, run);
+	else /* a restart: fpmsim's probe found the opening act stored */
+		simstory_set_history_known(story);
+	for (double now = start; now < start + days * 86400 / so.speed;) {
+		story_clock_now = (int64_t)now;
+		now += simstory_advance(story, now, story_ingest, run);
+	}
+	return story;
+}
+
+/* What a township's villages reported themselves (card payments are the bank's) in [from, to). */
+#define SAMPLES_OF_TOWNSHIP "SELECT count(*) FROM sample s JOIN entity e ON e.id = s.entity_id" \
+			    " WHERE e.key LIKE '%.9s%%' AND e.kind = 'village' AND s.metric = %d AND s.ts >= %lld AND s.ts < %lld"
+#define DAYS_BACK(d) ((long long)(start - (d) * 86400))
+
+/*
+ * The opening act and twelve and a half simulated days after it, at 3600x:
+ * every item accepted, each scripted trouble true at the start in the data
+ * the alert rules read, and answered as the schedule says. Then a restart in
+ * the same month: the same payments again, all duplicates, nobody paid twice.
+ */
 static void test_story_through_ingest(void **state)
 {
 	struct fixture *f = *state;
@@ -491,34 +543,34 @@ static void test_story_through_ingest(void **state)
 	token[strcspn(token, "\n")] = '\0';
 	assert_int_equal(ingest_authenticate(run.ctx, token, &run.src), 0);
 
-	const double speed = 3600, start = (double)time(NULL);
-	struct simstory_options so = { .speed = speed, .start = start, .run_id = "t1" };
-	struct simstory *story = simstory_new(g, &so);
-	for (double now = start; now < start + 12.5 * 86400 / speed;) {
-		story_clock_now = (int64_t)now;
-		now += simstory_advance(story, now, story_ingest, &run);
-	}
-	assert_int_equal(run.requests[SIMSTORY_PAYMENT_BATCH], 8);  /* A B C D E, reissues of A C B */
-	assert_int_equal(run.requests[SIMSTORY_PAYMENT_RESULTS], 8);
-	assert_true(run.requests[SIMSTORY_SAMPLES] > 10 && run.requests[SIMSTORY_PROGRESS] > 10);
-	/* six failures (3 + 2 + 1), each reissued once and the reissue paid */
-	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment WHERE status = 'failed' AND reissued = 1"), 6);
-	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment WHERE reissue_of IS NOT NULL AND status = 'paid'"), 6);
+	const double start = (double)time(NULL);
+	struct simstory *story = play(&run, g, start, 12.5, true, "t1");
+	/* payments: 5 failures of the opening (answered at +12 h) and 6 of month 0, each reissued and paid */
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment WHERE status = 'failed' AND reissued = 1"), 11);
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment WHERE reissue_of IS NOT NULL AND status = 'paid'"), 11);
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment WHERE status = 'sent'"), 0);
-	/* the late bank: 30 simulated hours (30 s here) between the funds and the results */
-	assert_true(scalar(f->db, "SELECT min(p.result_at - b.submitted) FROM payment p JOIN pay_batch b ON b.id = p.batch_id"
-			       " WHERE b.batch_no = 'YKT-t1-0C'") >= 30);
-	/* the duplicate subsidy: same household, fund type and period from two departments */
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM pay_batch WHERE funds_at_bank IS NULL"), 0);
+	/* the late bank: funds at the bank 30 h before the start, results only in the run */
+	assert_int_equal(scalarf(f->db, "SELECT count(*) FROM pay_batch b WHERE b.funds_at_bank = %lld AND"
+				 " (SELECT min(result_at) FROM payment p WHERE p.batch_id = b.id) >= %lld",
+				 DAYS_BACK(1.25), (long long)start), 1);
+	/* the opening's failures were a week old at the start */
+	assert_int_equal(scalarf(f->db, "SELECT count(*) FROM payment WHERE status = 'failed' AND result_at < %lld",
+				 DAYS_BACK(4)), 5);
+	/* duplicate subsidies: same household, fund type and period from two departments, 3 a month */
 	assert_int_equal(scalar(f->db, "SELECT count(*) FROM (SELECT p.household FROM payment p JOIN pay_batch b"
 			 " ON b.id = p.batch_id GROUP BY p.household, b.fund_type, b.period"
-			 " HAVING count(DISTINCT b.department) > 1)"), 3);
-	/* the stall: the same progress in every report after day 1 */
+			 " HAVING count(DISTINCT b.department) > 1)"), 6);
+	/* the stall: one figure in every report from 65 days back until the restart (+1.5 d: 36 s here) */
 	int64_t stalled = project_entity(f->db, g->projects[simstory_role_project(story, 0, true)].id);
-	int64_t day1 = (int64_t)(start + 86400 / speed) + 1, day5 = (int64_t)(start + 5 * 86400 / speed) + 1;
-	assert_true(scalarf(f->db, "SELECT count(*) FROM progress_report WHERE project_id = %lld AND ts > %lld",
-			    (long long)stalled, (long long)day1) >= 2);
+	long long restart = (long long)start + 36;
+	assert_true(scalarf(f->db, "SELECT min(ts) FROM progress_report WHERE project_id = %lld AND progress_pct ="
+			    " (SELECT progress_pct FROM progress_report WHERE project_id = %lld AND ts < %lld"
+			    " ORDER BY ts DESC LIMIT 1)", (long long)stalled, (long long)stalled, restart) <= DAYS_BACK(60));
 	assert_int_equal(scalarf(f->db, "SELECT count(DISTINCT progress_pct) FROM progress_report WHERE project_id = %lld"
-				 " AND ts > %lld", (long long)stalled, (long long)day1), 1);
+				 " AND ts >= %lld AND ts < %lld", (long long)stalled, DAYS_BACK(60), restart), 1);
+	assert_true(scalarf(f->db, "SELECT count(DISTINCT progress_pct) FROM progress_report WHERE project_id = %lld"
+			    " AND ts >= %lld", (long long)stalled, restart) >= 1);
 	/* catching up finishes the milestone it was late with */
 	size_t catching_up = simstory_role_project(story, 0, false);
 	int64_t done_before = 0;
@@ -526,19 +578,90 @@ static void test_story_through_ingest(void **state)
 		done_before += g->milestones[g->projects[catching_up].first_milestone + k].done_day != 0;
 	assert_true(scalarf(f->db, "SELECT count(*) FROM milestone WHERE project_id = %lld AND done_date IS NOT NULL",
 			    (long long)project_entity(f->db, g->projects[catching_up].id)) > done_before);
-	/* the silent township: its villages report before day 5 and not after */
+	/* the silent township: its villages report until 40 days back, then from +1 d (24 s here) */
 	const char *township = g->regions[simstory_silent_township(story, 0)].code;
-#define SILENT_SAMPLES "SELECT count(*) FROM sample s JOIN entity e ON e.id = s.entity_id" \
-		       " WHERE e.key LIKE '%.9s%%' AND e.kind = 'village' AND s.ts %s %lld"
-	assert_true(scalarf(f->db, SILENT_SAMPLES, township, "<", (long long)day5) > 0);
-	assert_int_equal(scalarf(f->db, SILENT_SAMPLES, township, ">=", (long long)day5), 0);
-
+	int poor_hh = cat_find("poor_hh")->index;
+	assert_true(scalarf(f->db, SAMPLES_OF_TOWNSHIP, township, poor_hh, DAYS_BACK(70), DAYS_BACK(40)) > 0);
+	assert_int_equal(scalarf(f->db, SAMPLES_OF_TOWNSHIP, township, poor_hh, DAYS_BACK(40), (long long)start + 24), 0);
+	assert_true(scalarf(f->db, SAMPLES_OF_TOWNSHIP, township, poor_hh, (long long)start + 24, (long long)start + 9999) > 0);
+	/* the idle project's advance is more than a year old */
+	assert_int_equal(scalarf(f->db, "SELECT count(*) FROM sample s JOIN entity e ON e.id = s.entity_id"
+				 " WHERE e.key = '%s' AND s.ts < %lld AND s.value > 0", g->projects[simstory_idle_project(story)].id,
+				 DAYS_BACK(365)), 1);
 	simstory_free(story);
+
+	/* a restart a minute later (same month), without the opening act: not one payment more, and the
+	 * villages' allocations go on from where they were (they count the opening's months) */
+	int64_t payments = scalar(f->db, "SELECT count(*) FROM payment");
+	int funds = cat_find("funds_alloc_fen")->index;
+	int64_t allocated = scalarf(f->db, "SELECT sum(value) FROM latest WHERE key %% 256 = %d", funds);
+	story = play(&run, g, start + 60, 12.5, false, "t2");
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM payment"), payments);
+	assert_true(scalarf(f->db, "SELECT sum(value) FROM latest WHERE key %% 256 = %d", funds) >= allocated);
+	simstory_free(story);
+
 	ingest_effects_free(&run.fx);
 	ingest_ctx_free(run.ctx);
 	demogen_free(g);
 	reg_publish(NULL);
 	cat_free();
+}
+
+/*
+ * The registry as an office would load what fpmsim --print-registry writes:
+ * the CSV files through the importers, the milestone plans through the
+ * milestones ingest. Every row and item is accepted and the plans are the
+ * generator's (the same registry demo_ensure builds).
+ */
+static void test_registry_through_import_and_ingest(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "", token[160];
+	assert_int_equal(cat_load(err, sizeof err), 0);
+	struct demogen *g = county(DEMOGEN_DEFAULT_SEED);
+	struct texts t = { 0 };
+	write_texts(g, &t);
+	import_county(f->db, g, &t);
+	assert_int_equal(demo_ensure(f->db, err, sizeof err), 0); /* a registry is there: only the token */
+	reg_refresh(f->db);
+	struct story_run run = { .db = f->db, .ctx = ingest_ctx_new(f->db) };
+	read_file_text(f->dir, "demo-token", token, sizeof token);
+	token[strcspn(token, "\n")] = '\0';
+	assert_int_equal(ingest_authenticate(run.ctx, token, &run.src), 0);
+	story_ingest(&run, SIMSTORY_MILESTONES, t.plans, t.plans_len, "plans"); /* fails on any rejection */
+	assert_int_equal(scalar(f->db, "SELECT count(*) FROM milestone"), (int64_t)g->milestone_count);
+	assert_plans_match(f->db, g);
+	ingest_effects_free(&run.fx);
+	ingest_ctx_free(run.ctx);
+	free_texts(&t);
+	demogen_free(g);
+	reg_publish(NULL);
+	cat_free();
+}
+
+/* Payments of a month's first submissions (reissues aside) at province scale with --payments 1000000. */
+static void count_payments(void *arg, enum simstory_kind kind, const char *body, size_t len, const char *what)
+{
+	(void)len;
+	if (kind != SIMSTORY_PAYMENT_BATCH || strstr(what, "reissue"))
+		return;
+	for (const char *at = strstr(body, "\"household\""); at; at = strstr(at + 1, "\"household\""))
+		++*(size_t *)arg;
+}
+
+static void test_story_scales_to_a_province(void **state)
+{
+	(void)state;
+	struct demogen *g = province();
+	const double speed = 1e6, start = (double)cst_day_start(anchor_day()) + 3600;
+	struct simstory_options so = { .speed = speed, .start = start, .run_id = "p", .payments = 1e6 };
+	struct simstory *story = simstory_new(g, &so);
+	size_t payments = 0;
+	for (double now = start; now < start + 30 * 86400 / speed;)
+		now += simstory_advance(story, now, count_payments, &payments);
+	assert_in_range(payments, 950000, 1050000);
+	simstory_free(story);
+	demogen_free(g);
 }
 
 int main(void)
@@ -553,6 +676,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_demo_plans_match_plan_c, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_demo_leaves_a_real_registry_alone, setup_db, teardown_db),
 		cmocka_unit_test_setup_teardown(test_story_through_ingest, setup_db, teardown_db),
+		cmocka_unit_test_setup_teardown(test_registry_through_import_and_ingest, setup_db, teardown_db),
+		cmocka_unit_test(test_story_scales_to_a_province),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,8 @@
  * test_webhook: the webhook sender inside a real lws context, against a
  * receiver on loopback run by this test: a delivery arrives with its body
  * and JSON content type; a receiver that answers 500 and one that is down
- * get the delivery again after the back-off; a bad URL is refused at once.
+ * get the delivery again after the back-off; a bad URL is refused at once; a
+ * host name is looked up off the loop (the resolver thread) and delivered.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -137,6 +138,22 @@ static void test_delivers_json(void **state)
 	assert_non_null(strstr(last_type, "application/json"));
 }
 
+static void test_delivers_to_a_host_name(void **state)
+{
+	(void)state;
+	struct sockaddr_in a;
+	socklen_t alen = sizeof a;
+	getsockname(listen_fd, (struct sockaddr *)&a, &alen); /* whichever port listens now */
+	char url[64];
+	snprintf(url, sizeof url, "http://localhost:%d/named", ntohs(a.sin_port));
+	pthread_mutex_lock(&lock);
+	int before = received;
+	pthread_mutex_unlock(&lock);
+	assert_int_equal(webhook_enqueue(url, "{\"n\":4}", 7), 0);
+	assert_int_equal(serve_until(before + 1, 20), before + 1);
+	assert_string_equal(last_body, "{\"n\":4}");
+}
+
 static void test_retries_after_an_error(void **state)
 {
 	(void)state;
@@ -192,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_delivers_json),
 		cmocka_unit_test(test_retries_after_an_error),
 		cmocka_unit_test(test_receiver_down_then_up),
+		cmocka_unit_test(test_delivers_to_a_host_name), /* counts on from the others' deliveries */
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -25,7 +25,8 @@ import { lang } from './i18n.js';
 export const SEVERITY_ORDER = { critical: 0, warning: 1 };
 export const STATE_ORDER = { firing: 0, acknowledged: 1, silenced: 2, resolved: 3 };
 export const RULES = ['payment_overdue', 'payment_failed', 'alloc_delayed', 'idle_funds', 'duplicate_subsidy',
-	'project_behind', 'project_stalled', 'project_silent', 'milestone_overdue', 'township_silent', 'village_silent'];
+	'project_behind', 'project_stalled', 'project_silent', 'milestone_overdue', 'monitoring_overdue', 'township_silent',
+	'village_silent'];
 export const EVENT_KINDS = ['fired', 'escalated', 'acknowledged', 'commented', 'silenced', 'unsilenced', 'resolved',
 	'reopened', 'severity_changed', 'grouped', 'ungrouped'];
 

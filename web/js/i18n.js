@@ -235,6 +235,7 @@ const STRINGS = {
 	rule_project_stalled: ['项目停滞', 'Project stalled'],
 	rule_project_silent: ['项目未报告', 'Project silent'],
 	rule_milestone_overdue: ['里程碑逾期', 'Milestone overdue'],
+	rule_monitoring_overdue: ['监测户帮扶超期', 'Monitored households not helped in time'],
 	rule_village_silent: ['村级数据中断', 'Village silent'],
 	rule_township_silent: ['乡镇数据中断', 'Township silent'],
 	grouped_under: ['归入：{cause}', 'under: {cause}'],

@@ -2,8 +2,9 @@
 //
 // Protocol (schemas/live-client.json, live-server.json): subscribe to topics
 // (region:<code>, project:<id>, alerts); the server answers each with a
-// snapshot (the entity and its direct children) and then deltas with an
-// increasing seq. A screen that lost its connection resubscribes with
+// snapshot (the entity and its direct children, whole) and then deltas with
+// an increasing seq, each entity with only its changed metrics (merged here
+// into the store: read current values with entity(key), not from a delta). A screen that lost its connection resubscribes with
 // `since` = the last seq it saw of that topic, and the server replays the
 // missed deltas or sends a fresh snapshot.
 //

@@ -221,7 +221,8 @@ async function main() {
 		topics: [`project:${ID}`],
 		onSnapshot: () => renderHead(),
 		onDelta: (topic, msg) => {
-			const e = msg.entities && msg.entities[ID];
+			// a delta carries only the changed metrics: chart the merged values
+			const e = msg.entities && msg.entities[ID] && S.live.entity(ID);
 			if (e) for (const c of Object.values(S.charts)) c.append(msg.at || Math.floor(api.serverNow()), e.values);
 			renderHead();
 		},

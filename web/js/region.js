@@ -196,7 +196,8 @@ async function main() {
 			renderChildren();
 		},
 		onDelta: (topic, msg) => {
-			const e = msg.entities && msg.entities[S.code];
+			// a delta carries only the changed metrics: chart the merged values, every chart gets the point
+			const e = msg.entities && msg.entities[S.code] && S.live.entity(S.code);
 			if (e) for (const [key, chart] of S.charts) if (key in e.values) chart.append(msg.at || Math.floor(api.serverNow()), e.values);
 			renderValues();
 			renderChildren();

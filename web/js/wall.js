@@ -281,10 +281,11 @@ function onLive(topic, msg) {
 		return;
 	}
 	if (msg.type === 'delta') {
-		// live points for the charts of the entity that changed
+		// live points for the charts of the entity that changed; a delta carries
+		// only the changed metrics, the live store has them merged
 		for (const [name, chart] of Object.entries(S.charts)) {
 			const key = entityOf(name);
-			const e = msg.entities && msg.entities[key];
+			const e = msg.entities && msg.entities[key] && live.entity(key);
 			if (e) chart.append(msg.at || Math.floor(api.serverNow()), e.values);
 		}
 		const c = msg.entities && msg.entities[S.county];

@@ -165,6 +165,7 @@ const PATHS = {
 	payment_results: '/api/v1/ingest/payment-results',
 	progress: '/api/v1/ingest/progress',
 	milestones: '/api/v1/ingest/milestones',
+	monitoring: '/api/v1/ingest/monitoring',
 };
 
 // Never leave a daemon behind: not on a normal exit, nor when the test
@@ -188,6 +189,8 @@ export class Daemon {
 	 *   rrd_flush_steps from quietFlushSteps()).
 	 * options.import: false to skip the fixture import.
 	 * options.tokens: { name: { scope, kinds } } created besides the default "ingest" token.
+	 * options.build: another build directory for fpmond and fpmctl (e.g. the fault build);
+	 * options.env: extra environment variables for fpmond.
 	 */
 	static async start(options = {}) {
 		const d = new Daemon(options);
@@ -214,6 +217,8 @@ export class Daemon {
 			...Object.fromEntries(Object.entries(options.settings || {}).map(([k, v]) => [k, String(v)])),
 		};
 		this.tokens = {};
+		this.build = options.build ? path.resolve(ROOT, options.build) : BUILD;
+		this.env = options.env || {};
 		this.child = null;
 		this.log = '';
 		this.launches = 0;
@@ -228,7 +233,7 @@ export class Daemon {
 	// -- tools --
 
 	async fpmctl(...args) {
-		const { stdout } = await execFileP(path.join(BUILD, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
+		const { stdout } = await execFileP(path.join(this.build, 'fpmctl'), ['-s', `data_dir=${this.dir}`, ...args], {
 			timeout: 60_000,
 		});
 		return stdout;
@@ -342,7 +347,13 @@ export class Daemon {
 
 	async launch() {
 		const args = Object.entries(this.settings).flatMap(([k, v]) => ['-s', `${k}=${v}`]);
-		const child = spawn(path.join(BUILD, 'fpmond'), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+		// FPMOND_WRAPPER runs the daemon under a tool, e.g. valgrind (tests/run.sh VALGRIND=1).
+		const wrapper = (process.env.FPMOND_WRAPPER || '').split(' ').filter(Boolean);
+		const argv = [...wrapper, path.join(this.build, 'fpmond'), ...args];
+		const child = spawn(argv[0], argv.slice(1), {
+			stdio: ['ignore', 'ignore', 'pipe'],
+			env: { ...process.env, ...this.env },
+		});
 		this.child = child;
 		this.launches++;
 		this.exit = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -432,12 +443,15 @@ export class Daemon {
 			await this.waitExit(60_000).catch(() => {});
 		}
 		live.delete(this);
+		// Under valgrind every report line starts with ==PID==; -q leaves only errors.
+		const toolReport = process.env.FPMOND_WRAPPER ? this.log.split('\n').filter((l) => /^==\d+== /.test(l)) : [];
 		if (process.env.FPMON_KEEP_TMP) {
 			writeFileSync(path.join(this.dir, 'fpmond.log'), this.log);
 			console.error(`# kept ${this.dir}`);
 		} else {
 			rmSync(this.dir, { recursive: true, force: true });
 		}
+		if (toolReport.length) throw new Error(`${process.env.FPMOND_WRAPPER} reported:\n${toolReport.slice(0, 80).join('\n')}`);
 	}
 
 	// -- HTTP --

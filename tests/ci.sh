@@ -1,0 +1,109 @@
+#!/bin/sh
+# ci.sh: everything `make test` checks, stage by stage, each on its own build:
+#   suite       build/        unit, integration and browser tests
+#   sanitizers  build-asan/   the same under AddressSanitizer + UBSan
+#   valgrind    build/        unit tests and the daemon of the integration tests under memcheck
+#   faults      build-fault/  fault points (disk full, failed allocations...): unit + faults.test.mjs
+#   fuzz        build-fuzz/   every libFuzzer target: saved reproducers, then FUZZ_RUNS runs
+#   soak        build/        1,000 WebSocket clients on a simulated county; the wall's JS heap
+# Prints each stage's result and ends with one line "N passed, N failed".
+#   STAGES="suite fuzz" tests/ci.sh    a subset
+#   FUZZ_RUNS=20000 SOAK_SECONDS=600   longer runs
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT" || exit 2
+STAGES=${STAGES:-suite faults sanitizers valgrind fuzz soak}
+JOBS=$(nproc 2>/dev/null || echo 2)
+passed=0
+failed=0
+logs=$(mktemp -d)
+
+# count LOG: add the "N passed, N failed" line of a stage's log to the totals
+# (a stage that ends without one counts as one failure).
+count() {
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -1)
+	if [ -z "$line" ]; then
+		failed=$((failed + 1))
+		return
+	fi
+	passed=$((passed + ${line%% passed*}))
+	rest=${line#*, }
+	failed=$((failed + ${rest%% failed}))
+}
+
+# build LABEL MAKE-ARGS...: a failed build is one failure, and its stage is skipped.
+build() {
+	label=$1
+	shift
+	if make --no-print-directory -j"$JOBS" "$@" all unit > "$logs/build-$label.log" 2>&1; then
+		return 0
+	fi
+	echo "FAIL build $label:"
+	tail -40 "$logs/build-$label.log"
+	failed=$((failed + 1))
+	return 1
+}
+
+# stage NAME COMMAND...: run a stage, show its output, add its counts.
+stage() {
+	name=$1
+	shift
+	start=$(date +%s)
+	echo "== $name"
+	"$@" 2>&1 | tee "$logs/$name.log"
+	count "$logs/$name.log"
+	echo "== $name: $(tail -1 "$logs/$name.log") in $(($(date +%s) - start)) s"
+}
+
+# The fuzz runner prints a line per target; each target is a test.
+fuzz_stage() {
+	tests/fuzz/run.sh "${FUZZ_RUNS:-4000}" > "$logs/fuzz.out" 2>&1
+	rc=$?
+	cat "$logs/fuzz.out"
+	all=$(grep -c '^fuzz_[a-z_]* ' "$logs/fuzz.out")
+	ok=$(grep -c '^fuzz_[a-z_]* .* 0 new crash(es)  reproducers: [0-9]* replayed, 0 failing$' "$logs/fuzz.out")
+	[ "$rc" -eq 2 ] && all=$((ok + 1)) # the build failed
+	echo "$ok passed, $((all - ok)) failed"
+}
+
+# The fault build's unit tests, and the integration test that arms its faults.
+fault_stage() {
+	ONLY=unit tests/run.sh build-fault > "$logs/faults-unit.out" 2>&1
+	grep -v ' passed, .* failed$' "$logs/faults-unit.out"
+	unit=$(tail -1 "$logs/faults-unit.out")
+	node --test --test-reporter=tap tests/faults/faults.test.mjs > "$logs/faults.tap" 2>&1
+	grep -E '^(ok|not ok) ' "$logs/faults.tap"
+	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
+	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
+	unit_ok=${unit%% passed*}
+	unit_bad=${unit#*, }
+	unit_bad=${unit_bad%% failed}
+	echo "$((${ok:-0} + ${unit_ok:-0})) passed, $((${bad:-1} + ${unit_bad:-1})) failed"
+}
+
+soak_stage() {
+	ls tests/soak/*.test.mjs >/dev/null 2>&1 || { echo "0 passed, 0 failed"; return; }
+	node --test --test-reporter=tap --test-concurrency=1 tests/soak/ > "$logs/soak.tap" 2>&1
+	grep -E '^ *(ok|not ok|# )' "$logs/soak.tap" | grep -v '^ *# Subtest' | head -200
+	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/soak.tap" | tail -1)
+	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/soak.tap" | tail -1)
+	echo "${ok:-0} passed, ${bad:-1} failed"
+}
+
+for s in $STAGES; do
+	case $s in
+	suite) build plain && stage suite tests/run.sh build ;;
+	sanitizers)
+		build asan SANITIZE=address,undefined BUILD=build-asan &&
+			ONLY=unit,integration,browser stage sanitizers tests/run.sh build-asan ;;
+	valgrind) build plain && VALGRIND=1 ONLY=unit,integration stage valgrind tests/run.sh build ;;
+	faults) build fault FAULT=1 BUILD=build-fault && stage faults fault_stage ;;
+	fuzz) stage fuzz fuzz_stage ;;
+	soak) build plain && stage soak soak_stage ;;
+	*) echo "ci.sh: unknown stage '$s'" >&2; failed=$((failed + 1)) ;;
+	esac
+done
+
+rm -rf "$logs"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
