@@ -14,9 +14,10 @@ import { statSync, existsSync } from 'node:fs';
 import { Daemon, assertVerdict, nowS, waitFor, metricIndex, lastCompleteStep, TOWNSHIPS, COUNTY, STEP } from './lib/daemon.mjs';
 import { rng as prng } from '../browser/lib/county.mjs'; // mulberry32: a failing kill plan can be run again
 
-const ROUNDS = Number(process.env.CRASH_ROUNDS || 20);
+// under a wrapper (valgrind: every start takes seconds) fewer rounds by default
+const ROUNDS = Number(process.env.CRASH_ROUNDS || (process.env.FPMOND_WRAPPER ? 4 : 20));
 const SEED = Number(process.env.CRASH_SEED || Math.floor(Math.random() * 2 ** 31));
-const RRD_KILLS = Number(process.env.CRASH_RRD_KILLS || 6);
+const RRD_KILLS = Number(process.env.CRASH_RRD_KILLS || (process.env.FPMOND_WRAPPER ? 2 : 6));
 
 const rand = prng(SEED);
 const between = (lo, hi) => lo + Math.floor(rand() * (hi - lo + 1));

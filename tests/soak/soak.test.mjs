@@ -130,8 +130,9 @@ test(`soak: ${CLIENTS} WebSocket clients and fpmsim for ${SECONDS} s`, { timeout
 	}
 	clearInterval(probeTimer);
 	const simResult = await simDone;
-	// the last deltas reach every normal client
-	await waitFor(() => crowd.caughtUp('normal'), { timeoutMs: 60_000, what: 'the normal clients to catch up' });
+	// the last deltas reach every normal and reconnecting client
+	crowd.quiesce();
+	await waitFor(() => crowd.caughtUp('normal') && crowd.caughtUp('reconnect'), { timeoutMs: 60_000, what: 'the clients to catch up' });
 	const gapsNormal = crowd.gaps('normal');
 	const gapsReconnect = crowd.gaps('reconnect');
 	const closedNormal = crowd.clients.filter((c) => c.group === 'normal' && c.closes.length);
@@ -153,7 +154,7 @@ test(`soak: ${CLIENTS} WebSocket clients and fpmsim for ${SECONDS} s`, { timeout
 		`baseline push latency (1 client, no load): p50 ${percentile(base, 50).toFixed(1)} ms, p99 ${percentile(base, 99).toFixed(1)} ms`,
 		`RSS before load ${(at0.rssKiB / 1024).toFixed(1)} MiB, after warm-up (${warm.t_s} s) ${warm.rss_MiB.toFixed(1)} MiB, at the end ${last.rss_MiB.toFixed(1)} MiB (bound: +${boundMiB.toFixed(1)} MiB)`,
 		`fds before load ${at0.fds}, peak ${Math.max(...samples.map((s) => s.fds))}, after the clients left ${fdsAfter}`,
-		`frames ${c.frames}, snapshots ${c.snapshots} (resyncs ${c.resyncs}), server closes ${c.serverCloses}, reconnects ${c.reconnects} (${c.replays} topics resumed by replay), out of order ${c.outOfOrder}, deltas before the snapshot ${c.beforeSnapshot} (newer than it: ${c.staleSnapshots})`,
+		`frames ${c.frames}, snapshots ${c.snapshots} (resyncs ${c.resyncs}), server closes ${c.serverCloses}, reconnects ${c.reconnects} (${c.replays} topics resumed without a snapshot), out of order ${c.outOfOrder}, deltas before the snapshot ${c.beforeSnapshot} (newer than it: ${c.staleSnapshots})`,
 		`resyncs by group: ${crowd.byGroup((x) => x.resyncs)}; closed by the server: ${crowd.byGroup((x) => x.closes.length)}`,
 		`normal clients with a missed delta: ${gapsNormal.length}; reconnecting clients: ${gapsReconnect.length}; normal clients closed by the server: ${closedNormal.length}`,
 		`fpmsim exit ${simResult.code}: ${simResult.out.trim().split('\n').filter((l) => /summary|load:/.test(l)).join(' | ')}`,
@@ -173,6 +174,7 @@ test(`soak: ${CLIENTS} WebSocket clients and fpmsim for ${SECONDS} s`, { timeout
 	assert.equal(c.bad, 0, 'every frame is JSON');
 	assert.equal(c.staleSnapshots, 0, 'a delta that arrives before its topic\'s snapshot is older than the snapshot');
 	assert.deepEqual(gapsNormal.slice(0, 10), [], 'no normal client misses a delta without a snapshot');
+	assert.deepEqual(gapsReconnect.slice(0, 10), [], 'no reconnecting client misses a delta without a snapshot (resumed with since + epoch)');
 	assert.deepEqual(closedNormal.map((x) => `${x.id}: ${JSON.stringify(x.closes)}`).slice(0, 10), [], 'no normal client is closed by the server');
 	assert.ok(last.rss_MiB - warm.rss_MiB <= boundMiB, `RSS grew ${(last.rss_MiB - warm.rss_MiB).toFixed(1)} MiB after warm-up (bound ${boundMiB.toFixed(1)} MiB)`);
 	assert.ok(fdsAfter <= at0.fds + FD_SLACK, `descriptors after the clients left: ${fdsAfter}, before: ${at0.fds}`);

@@ -65,9 +65,14 @@ export class Crowd {
 			ws.once('open', () => {
 				c.open = true;
 				c.leaving = false;
-				const msg = { type: 'subscribe', topics: c.group === 'slow' ? this.slowTopics : this.topics };
-				if (resume && c.epoch !== null) Object.assign(msg, { since: c.last, epoch: c.epoch });
-				ws.send(JSON.stringify(msg));
+				const topics = c.group === 'slow' ? this.slowTopics : this.topics;
+				// resume each topic from its own last seq, as web/js/live.js does: one
+				// since for all would skip a topic's deltas dropped for a resync whose
+				// snapshot had not arrived yet
+				for (const topic of topics) {
+					const since = resume && c.epoch !== null ? c.topics.get(topic)?.last : undefined;
+					ws.send(JSON.stringify(since ? { type: 'subscribe', topics: [topic], since, epoch: c.epoch } : { type: 'subscribe', topics: [topic] }));
+				}
 				resolve();
 			});
 			ws.once('error', resolve); // counted by the caller from c.open
@@ -91,6 +96,7 @@ export class Crowd {
 		this.later(c, this.between(0, 15_000), ping);
 		if (c.group === 'slow') {
 			const pause = () => {
+				if (this.quiet) return;
 				c.ws._socket?.pause();
 				this.later(c, this.between(20_000, 60_000), () => {
 					c.ws._socket?.resume();
@@ -101,6 +107,7 @@ export class Crowd {
 		}
 		if (c.group === 'reconnect') {
 			const again = () => {
+				if (this.quiet) return;
 				c.leaving = true;
 				if (this.rand() < 0.5) c.ws.close(1000);
 				else c.ws.terminate(); // abrupt: frames in flight are lost, the since must cover them
@@ -147,7 +154,7 @@ export class Crowd {
 				c.outOfOrder = (c.outOfOrder || 0) + 1;
 				return;
 			}
-			if (c.resumedAt !== undefined && !c.firstSnapshotSeen.has(m.topic) && m.seq > c.resumedAt) {
+			if (c.resumedAt !== undefined && !c.firstSnapshotSeen.has(m.topic)) {
 				this.counts.replays++; // resumed without a snapshot: the missed deltas were replayed
 				c.firstSnapshotSeen.add(m.topic);
 			}
@@ -165,6 +172,11 @@ export class Crowd {
 		} else if (m.type === 'ping' || m.type === 'pong') {
 			if (m.epoch !== undefined) c.epoch = m.epoch;
 		}
+	}
+
+	/** No more pauses or reconnects from now on (heartbeats go on): the end of a run, before the checks. */
+	quiesce() {
+		this.quiet = true;
 	}
 
 	/** Probe latencies (ms) of the normal group since the last call. */
