@@ -62,6 +62,7 @@ struct session {
 	unsigned head, count;
 	time_t last_rx, last_tx;
 	unsigned resyncs;
+	unsigned resyncing;          /* bit i: topics[i] waits for a snapshot a full queue asked for */
 	int closing;                 /* CLOSE_* */
 	time_t closing_since;
 	const char *close_reason;
@@ -158,6 +159,15 @@ static int unsent_bytes(struct session *s)
 	return n;
 }
 
+/* Index of a topic in the session's subscriptions, -1 if not subscribed. */
+static int topic_slot(const struct session *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_topics; i++)
+		if (strcmp(s->topics[i]->name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
 /* Full queue: drop queued deltas of this topic and ask for a snapshot instead. */
 static int make_room(struct session *s, const char *topic)
 {
@@ -178,6 +188,9 @@ static int make_room(struct session *s, const char *topic)
 	if (++s->resyncs > MAX_RESYNCS)
 		return -1;
 	live_request_snapshot(topic, s->ticket, s->who.scope);
+	int slot = topic_slot(s, topic);
+	if (slot >= 0)
+		s->resyncing |= 1u << slot;
 	return 1;
 }
 
@@ -185,6 +198,15 @@ static void enqueue(struct session *s, struct live_frame *f)
 {
 	if (s->closing)
 		return;
+	/* Until the asked-for snapshot, no newer delta of the topic: the client's
+	 * last seq of it stays before the dropped ones, so a resume after a lost
+	 * connection replays them instead of skipping them. */
+	int slot = s->resyncing && f->topic[0] ? topic_slot(s, f->topic) : -1;
+	if (slot >= 0 && (s->resyncing & (1u << slot))) {
+		if (!f->snapshot)
+			return;
+		s->resyncing &= ~(1u << slot);
+	}
 	if (s->count == LIVE_QUEUE) {
 		int room = make_room(s, f->topic);
 		if (room < 0) {
@@ -331,6 +353,11 @@ static void unsubscribe(struct session *s, json_t *msg)
 			if (s->topics[k] == t) {
 				topic_remove(t, s);
 				s->topics[k] = s->topics[--s->n_topics];
+				/* the last slot moved to k: its resync bit too */
+				unsigned moved = (s->resyncing >> s->n_topics) & 1u;
+				s->resyncing &= ~((1u << k) | (1u << s->n_topics));
+				if (k < s->n_topics)
+					s->resyncing |= moved << k;
 				break;
 			}
 	}

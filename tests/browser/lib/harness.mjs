@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 import * as C from './county.mjs';
 
@@ -220,6 +221,20 @@ export async function startCounty({ settings = {}, port = 0 } = {}) {
 		await s.cleanup();
 		throw e;
 	}
+}
+
+/** A test file's hooks: a county server and a browser, in the returned object once before() ran. */
+export function countyAndBrowser(options) {
+	const env = {};
+	before(async () => {
+		env.server = await startCounty(options);
+		env.browser = await openBrowser();
+	});
+	after(async () => {
+		await env.browser?.close();
+		await env.server?.cleanup();
+	});
+	return env;
 }
 
 export const CHROME_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
