@@ -6,13 +6,13 @@
 // collection (CDP HeapProfiler.collectGarbage, Performance.getMetrics); the
 // heap and the DOM must not grow after warm-up beyond a stated bound.
 //
-//   HEAP_SECONDS=3600 node --test tests/browser/heap.test.mjs   (default 75 s)
+//   HEAP_SECONDS=3600 node --test tests/soak/heap.test.mjs   (default 75 s)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { countyAndBrowser, watchErrors, sleep, ARTIFACTS, C } from './lib/harness.mjs';
-import { table } from '../soak/lib/proc.mjs';
+import { countyAndBrowser, watchErrors, sleep, ARTIFACTS, C } from '../browser/lib/harness.mjs';
+import { table } from './lib/proc.mjs';
 
 const SECONDS = Number(process.env.HEAP_SECONDS || 75);
 const EVERY_S = 5;
