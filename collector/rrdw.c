@@ -671,16 +671,23 @@ static void *writer_main(void *arg)
  */
 static void resync_from_files(void)
 {
-	size_t ahead = 0;
+	size_t ahead = 0, recreated = 0;
 	for (size_t i = 0; i < w.n_files; i++) {
 		struct rrdw_file *f = &w.files[i];
 		const struct cat_layout *l = cat_layout(f->layout);
 		char path[512], err[256];
 		double values[CAT_MAX_DS];
 		int64_t last = 0;
-		/* a file with no saved state is created again, whole, by the next cycle */
-		if (f->last_ts <= 0 || path_of(f, path, sizeof path) < 0 || access(path, F_OK) != 0)
+		if (path_of(f, path, sizeof path) < 0 || access(path, F_OK) != 0)
 			continue;
+		/* A file with no saved state was created by the cut cycle, whose librrd
+		 * update may be torn (rows, row pointer and last update are written in
+		 * place, not atomically): remove it; the next cycle creates it whole. */
+		if (f->last_ts <= 0) {
+			if (unlink(path) == 0)
+				recreated++;
+			continue;
+		}
 		if (rrdfile_last(path, &last, values, l->n_ds, err, sizeof err) < 0) {
 			log_warn("rrd writer: %s: %s", path, err);
 			continue;
@@ -691,8 +698,8 @@ static void resync_from_files(void)
 			ahead++;
 		}
 	}
-	log_info("rrd writer: after an unclean stop, %zu of %zu files were ahead of their saved state", ahead,
-		 w.n_files);
+	log_info("rrd writer: after an unclean stop, %zu of %zu files were ahead of their saved state, %zu to be "
+		 "created again", ahead, w.n_files, recreated);
 }
 
 static void restore_state(void)
