@@ -65,7 +65,11 @@ function stateOf(list, rule, key) {
 	return hits.some((a) => a.state !== 'resolved') ? 'open' : 'resolved';
 }
 
-test('the opening act fires every scripted alert, the run answers them on schedule, a restart pays nobody twice', async () => {
+// Under valgrind (tests/run.sh VALGRIND=1) the daemon is ~30x slower than the story's
+// schedule at 20,000x: the sanitizer and plain stages run this test.
+const underTool = process.env.FPMOND_WRAPPER ? 'the story outruns a daemon under valgrind (run in the plain and sanitizer stages)' : false;
+
+test('the opening act fires every scripted alert, the run answers them on schedule, a restart pays nobody twice', { skip: underTool }, async () => {
 	d = await Daemon.start({ import: false, settings: { demo: 1 } });
 	const sim = startSim(['--speed', String(SPEED), '--duration', '150'], /^roles: /m);
 	await sim.ready;
