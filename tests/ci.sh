@@ -6,13 +6,15 @@
 #   faults      build-fault/  fault points (disk full, failed allocations...): unit + faults.test.mjs
 #   fuzz        build-fuzz/   every libFuzzer target: saved reproducers, then FUZZ_RUNS runs
 #   soak        build/        1,000 WebSocket clients on a simulated county; the wall's JS heap
-# Prints each stage's result and ends with one line "N passed, N failed".
-#   STAGES="suite fuzz" tests/ci.sh    a subset
+# Stages joined by + run at the same time (they mostly wait on daemons and
+# browsers; the soak runs alone because it measures). Prints each stage's
+# output when it ends and closes with one line "N passed, N failed".
+#   STAGES="suite fuzz" tests/ci.sh    a subset, one after the other
 #   FUZZ_RUNS=20000 SOAK_SECONDS=600   longer runs
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT" || exit 2
-STAGES=${STAGES:-suite faults sanitizers valgrind fuzz soak}
+STAGES=${STAGES:-suite+sanitizers faults+fuzz+valgrind soak}
 JOBS=$(nproc 2>/dev/null || echo 2)
 passed=0
 failed=0
@@ -40,19 +42,8 @@ build() {
 	fi
 	echo "FAIL build $label:"
 	tail -40 "$logs/build-$label.log"
-	failed=$((failed + 1))
+	echo "0 passed, 1 failed"
 	return 1
-}
-
-# stage NAME COMMAND...: run a stage, show its output, add its counts.
-stage() {
-	name=$1
-	shift
-	start=$(date +%s)
-	echo "== $name"
-	"$@" 2>&1 | tee "$logs/$name.log"
-	count "$logs/$name.log"
-	echo "== $name: $(tail -1 "$logs/$name.log") in $(($(date +%s) - start)) s"
 }
 
 # The fuzz runner prints a line per target; each target is a test.
@@ -90,18 +81,35 @@ soak_stage() {
 	echo "${ok:-0} passed, ${bad:-1} failed"
 }
 
-for s in $STAGES; do
-	case $s in
-	suite) build plain && stage suite tests/run.sh build ;;
-	sanitizers)
-		build asan SANITIZE=address,undefined BUILD=build-asan &&
-			ONLY=unit,integration,browser stage sanitizers tests/run.sh build-asan ;;
-	valgrind) build plain && VALGRIND=1 ONLY=unit,integration stage valgrind tests/run.sh build ;;
-	faults) build fault FAULT=1 BUILD=build-fault && stage faults fault_stage ;;
-	fuzz) stage fuzz fuzz_stage ;;
-	soak) build plain && stage soak soak_stage ;;
-	*) echo "ci.sh: unknown stage '$s'" >&2; failed=$((failed + 1)) ;;
+# run_stage NAME: one stage, its build first; its last line is its counts.
+run_stage() {
+	case $1 in
+	suite) build plain && tests/run.sh build ;;
+	sanitizers) build asan SANITIZE=address,undefined BUILD=build-asan && tests/run.sh build-asan ;;
+	valgrind) build plain && VALGRIND=1 ONLY=unit,integration tests/run.sh build ;;
+	faults) build fault FAULT=1 BUILD=build-fault && fault_stage ;;
+	fuzz) fuzz_stage ;;
+	soak) build plain && soak_stage ;;
+	*) echo "ci.sh: unknown stage '$1'"; echo "0 passed, 1 failed" ;;
 	esac
+}
+
+# The plain build first: several stages share it.
+build plain > "$logs/build-first.out" || { cat "$logs/build-first.out"; count "$logs/build-first.out"; }
+for group in $STAGES; do
+	start=$(date +%s)
+	names=$(echo "$group" | tr '+' ' ')
+	for name in $names; do
+		run_stage "$name" > "$logs/$name.log" 2>&1 &
+	done
+	wait
+	for name in $names; do
+		echo "== $name"
+		cat "$logs/$name.log"
+		count "$logs/$name.log"
+		echo "== $name: $(tail -1 "$logs/$name.log")"
+	done
+	echo "== $group: $(($(date +%s) - start)) s"
 done
 
 rm -rf "$logs"

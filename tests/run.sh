@@ -67,7 +67,10 @@ node_suite() { # name folder
 	failed=$((failed + bad))
 	if [ "$bad" -ne 0 ]; then
 		echo "FAIL $1 tests:"
-		grep -E '^ *(not ok|# |  ---|  error|  message|  stack|    at )' "$log/$1.out" | head -120
+		# each failed test with its error block (TAP YAML up to "..."), before any diagnostics
+		awk '/^ *not ok / && !/# TODO/ { show = 1 } show { print } show && /^ *\.\.\.$/ { show = 0 }' \
+			"$log/$1.out" | grep -v '^ *at ' | head -150
+		grep -q '^# fail' "$log/$1.out" || { echo "(no totals: the test runner stopped early)"; tail -20 "$log/$1.out"; }
 	else
 		echo "ok   $1 tests: $ok tests"
 	fi
