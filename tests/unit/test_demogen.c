@@ -191,6 +191,15 @@ static void test_same_seed_same_bytes(void **state)
 	demogen_free(c);
 }
 
+/* Province-scale cases and the story's simulated days take minutes under
+ * valgrind (tests/run.sh VALGRIND=1 sets FPMON_UNDER_VALGRIND); the other
+ * cases there run the same generator code. */
+static void skip_under_valgrind(void)
+{
+	if (getenv("FPMON_UNDER_VALGRIND"))
+		skip();
+}
+
 /* The default province: 80 counties, 20,000 villages, 20,000 projects. */
 static struct demogen *province(void)
 {
@@ -205,6 +214,7 @@ static struct demogen *province(void)
 static void test_province_scale(void **state)
 {
 	(void)state;
+	skip_under_valgrind();
 	struct demogen_params p;
 	char err[256];
 	struct demogen *g = province();
@@ -560,6 +570,7 @@ static void role_of(const struct simstory *story, const char *rule, char *out, s
  */
 static void test_story_through_ingest(void **state)
 {
+	skip_under_valgrind(); /* the daemon's ingest runs under memcheck in the integration tests */
 	struct fixture *f = *state;
 	char err[256] = "", token[160];
 	assert_int_equal(cat_load(err, sizeof err), 0);
@@ -707,6 +718,7 @@ static void count_payments(void *arg, enum simstory_kind kind, const char *body,
 static void test_story_scales_to_a_province(void **state)
 {
 	(void)state;
+	skip_under_valgrind();
 	struct demogen *g = province();
 	const double speed = 1e6, start = (double)cst_day_start(anchor_day()) + 3600;
 	struct simstory_options so = { .speed = speed, .start = start, .run_id = "p", .payments = 1e6 };
