@@ -57,39 +57,15 @@ fuzz_stage() {
 	echo "$ok passed, $((all - ok)) failed"
 }
 
-# The fault build's unit tests, and the integration test that arms its faults.
-fault_stage() {
-	ONLY=unit tests/run.sh build-fault > "$logs/faults-unit.out" 2>&1
-	grep -v ' passed, .* failed$' "$logs/faults-unit.out"
-	unit=$(tail -1 "$logs/faults-unit.out")
-	node --test --test-reporter=tap tests/faults/faults.test.mjs > "$logs/faults.tap" 2>&1
-	grep -E '^(ok|not ok) ' "$logs/faults.tap"
-	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
-	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/faults.tap" | tail -1)
-	unit_ok=${unit%% passed*}
-	unit_bad=${unit#*, }
-	unit_bad=${unit_bad%% failed}
-	echo "$((${ok:-0} + ${unit_ok:-0})) passed, $((${bad:-1} + ${unit_bad:-1})) failed"
-}
-
-soak_stage() {
-	ls tests/soak/*.test.mjs >/dev/null 2>&1 || { echo "0 passed, 0 failed"; return; }
-	node --test --test-reporter=tap --test-concurrency=1 tests/soak/ > "$logs/soak.tap" 2>&1
-	grep -E '^ *(ok|not ok|# )' "$logs/soak.tap" | grep -v '^ *# Subtest' | head -200
-	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$logs/soak.tap" | tail -1)
-	bad=$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$logs/soak.tap" | tail -1)
-	echo "${ok:-0} passed, ${bad:-1} failed"
-}
-
 # run_stage NAME: one stage, its build first; its last line is its counts.
 run_stage() {
 	case $1 in
 	suite) build plain && tests/run.sh build ;;
 	sanitizers) build asan SANITIZE=address,undefined BUILD=build-asan && tests/run.sh build-asan ;;
 	valgrind) build plain && VALGRIND=1 ONLY=unit,integration tests/run.sh build ;;
-	faults) build fault FAULT=1 BUILD=build-fault && fault_stage ;;
+	faults) build fault FAULT=1 BUILD=build-fault && ONLY=unit,faults tests/run.sh build-fault ;;
 	fuzz) fuzz_stage ;;
-	soak) build plain && soak_stage ;;
+	soak) build plain && ONLY=soak tests/run.sh build ;;
 	*) echo "ci.sh: unknown stage '$1'"; echo "0 passed, 1 failed" ;;
 	esac
 }

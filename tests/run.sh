@@ -8,6 +8,7 @@
 #   ONLY=integration tests/run.sh     only the node tests against the daemon
 #   ONLY=browser tests/run.sh         only the headless-Chromium tests
 #   ONLY=unit,integration tests/run.sh  several groups
+#   ONLY=unit,faults tests/run.sh build-fault   ONLY=soak tests/run.sh  (asked for by name only)
 #   VALGRIND=1 tests/run.sh           unit tests and the daemon under valgrind memcheck
 # tests/ci.sh runs this on several builds (plain, sanitizers, valgrind).
 set -u
@@ -57,7 +58,7 @@ if wanted unit; then
 fi
 
 # node --test over one folder; adds its pass/fail counts.
-node_suite() { # name folder
+node_suite() { # name folder [diagnostics: print the figures the tests report]
 	ls "$2"/*.test.mjs >/dev/null 2>&1 || return 0
 	node --test --test-reporter=tap --test-concurrency=1 "$2"/ > "$log/$1.out" 2>&1
 	ok=$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$log/$1.out" | tail -1)
@@ -75,6 +76,9 @@ node_suite() { # name folder
 	else
 		echo "ok   $1 tests: $ok tests"
 	fi
+	if [ -n "${3:-}" ]; then
+		grep -E '^ *# ' "$log/$1.out" | grep -v '^ *# Subtest' | head -200
+	fi
 }
 
 if wanted integration; then
@@ -82,6 +86,13 @@ if wanted integration; then
 fi
 if wanted browser; then
 	node_suite browser tests/browser
+fi
+# Not in the default groups: tests/ci.sh asks for them on their own builds.
+if [ -n "${ONLY:-}" ] && wanted faults; then
+	node_suite faults tests/faults
+fi
+if [ -n "${ONLY:-}" ] && wanted soak; then
+	node_suite soak tests/soak diagnostics
 fi
 
 rm -rf "$log"
