@@ -49,5 +49,10 @@ kill -USR1 "$PID"
 RRD="$TMP/data/rrd/village/$(echo "$VILLAGE" | cut -c1-6)/$VILLAGE.rrd"
 i=0
 while [ ! -s "$RRD" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-sleep 1 # the writer finishes the cycle it started
+# The writer's cycle creates every file of the county: time the API only once
+# it is idle (its update count unchanged for a second), not beside it.
+calls() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "fpmon_rrd_update_calls_total" { print $2 }'; }
+prev=-1
+i=0
+while [ "$(calls)" != "$prev" ] && [ $i -lt 120 ]; do prev=$(calls); sleep 1; i=$((i + 1)); done
 "$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 | grep -v '^RESULT'

@@ -7,7 +7,8 @@
  * far every file got, so a restart replays exactly the samples not yet in a
  * row. A file whose write fails keeps its state as it was (the rows are
  * retried, sooner than the next cycle, with back-off) and holds back
- * rrd_applied_sample. One mutex guards the state; librrd calls run outside it.
+ * rrd_applied_sample. One mutex guards the state; librrd calls run outside it,
+ * under a per-file write lock that readers of the file take shared.
  */
 #include "rrdw_int.h"
 
@@ -32,6 +33,7 @@
 #define CHUNK_STEPS     48    /* steps summed into region accumulators at a time */
 #define RETRY_FIRST_S   5     /* after a failed write, retry this soon, doubling... */
 #define RETRY_MAX_S     300   /* ...up to one step */
+#define FILE_LOCKS      64    /* readers vs the writer of a file, striped by entity */
 
 static struct {
 	pthread_mutex_t lock;
@@ -53,7 +55,9 @@ static struct {
 	int64_t retry_at, retry_delay; /* a cycle failed: when to try again (0: none) */
 	pthread_mutex_t read_lock;     /* guards read_conn */
 	struct rrdc_conn *read_conn;   /* readers' FLUSH connection */
-} w = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+	pthread_rwlock_t file_locks[FILE_LOCKS]; /* taken before lock, never after */
+	pthread_once_t file_locks_once;
+} w = {.file_locks_once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
        .read_lock = PTHREAD_MUTEX_INITIALIZER};
 
 static int64_t now_s(void) { return w.opt.clock ? w.opt.clock() : (int64_t)time(NULL); }
@@ -61,6 +65,37 @@ static int64_t now_s(void) { return w.opt.clock ? w.opt.clock() : (int64_t)time(
 /* ---- file table ---- */
 
 static size_t hash_slot(int64_t id) { return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20); }
+
+static void file_locks_init(void)
+{
+	for (size_t i = 0; i < FILE_LOCKS; i++)
+		pthread_rwlock_init(&w.file_locks[i], NULL);
+}
+
+static pthread_rwlock_t *file_lock(int64_t entity_id)
+{
+	pthread_once(&w.file_locks_once, file_locks_init);
+	return &w.file_locks[hash_slot(entity_id) % FILE_LOCKS];
+}
+
+void rrdw_read_begin(int64_t entity_id)
+{
+	pthread_rwlock_rdlock(file_lock(entity_id));
+}
+
+void rrdw_read_end(int64_t entity_id)
+{
+	pthread_rwlock_unlock(file_lock(entity_id));
+}
+
+/* The write lock of file `index` (indexes are stable; the array may move). */
+static pthread_rwlock_t *file_lock_of(size_t index)
+{
+	pthread_mutex_lock(&w.lock);
+	int64_t entity_id = w.files[index].entity_id;
+	pthread_mutex_unlock(&w.lock);
+	return file_lock(entity_id);
+}
 
 static int32_t find_file(int64_t entity_id)
 {
@@ -414,6 +449,8 @@ static void undo_locked(struct rrdw_file *f, const struct undo *u)
 static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc **accs,
 		       size_t n_accs)
 {
+	pthread_rwlock_t *file_locked = file_lock_of(index);
+	pthread_rwlock_wrlock(file_locked); /* from the state's advance to the write's end */
 	pthread_mutex_lock(&w.lock);
 	struct rrdw_file *f = &w.files[index];
 	rrdw_sort_changes(f);
@@ -445,6 +482,7 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	if (rc < 0 && !failed)
 		undo_locked(&w.files[index], &undo);
 	pthread_mutex_unlock(&w.lock);
+	pthread_rwlock_unlock(file_locked);
 	free(undo.used);
 }
 
@@ -458,6 +496,8 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	rrdw_acc_rows(acc, rows);
 	rrdw_acc_free(&empty);
 	size_t n_ds = cat_layout(CAT_REGION)->n_ds;
+	pthread_rwlock_t *file_locked = file_lock_of(index);
+	pthread_rwlock_wrlock(file_locked);
 	pthread_mutex_lock(&w.lock);
 	struct rrdw_file *f = &w.files[index];
 	int64_t written_before = f->last_ts;
@@ -477,6 +517,7 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	if (rc < 0 && !failed)
 		undo_locked(&w.files[index], &undo);
 	pthread_mutex_unlock(&w.lock);
+	pthread_rwlock_unlock(file_locked);
 	free(undo.used);
 }
 

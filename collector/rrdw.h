@@ -38,6 +38,15 @@ void rrdw_request_flush(void);
 int rrdw_prepare_read(const char *path, char *err, size_t errlen);
 /* The file of an entity (for readers). */
 int rrdw_path(int64_t entity_id, char *buf, size_t cap);
+/*
+ * A reader of an entity's rows holds this across its file read and
+ * rrdw_pending: the writer moves rows from pending to the file under the
+ * same lock, so every row is seen once, never half-written and never in
+ * neither place. (With rrdcached the writer's rows pass through the
+ * daemon, which this cannot hold back.)
+ */
+void rrdw_read_begin(int64_t entity_id);
+void rrdw_read_end(int64_t entity_id);
 
 /*
  * Rows after the file's last written row up to `until` (a step boundary),

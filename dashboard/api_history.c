@@ -9,15 +9,16 @@
 
 #include "catalog.h"
 #include "jbuf.h"
+#include "log.h"
 #include "registry.h"
 #include "rrdfile.h"
+#include "rrdread.h"
 #include "rrdw.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define MAX_RANGE_S   (int64_t)(6 * 366 * 86400)
 #define PENDING_ROWS  576 /* two days of steps: more than any flush interval */
@@ -219,26 +220,25 @@ int api_history(struct api_job *job, sqlite3 *db)
 	last = (last + res - 1) / res * res;
 	tl.n = last >= tl.first ? (size_t)((last - tl.first) / res) + 1 : 0;
 	tl.values = apiq_scratch(0, (tl.n ? tl.n : 1) * n_file_ds * sizeof *tl.values);
-	for (size_t i = 0; i < tl.n * n_file_ds; i++)
-		tl.values[i] = NAN;
 
-	char path[1024], err[512];
-	struct rrdfile_series s;
-	if (rrdw_path(entity_id, path, sizeof path) == 0 && access(path, R_OK) == 0 &&
-	    rrdw_prepare_read(path, err, sizeof err) == 0 &&
-	    rrdfile_fetch(path, start, last, res, &s, err, sizeof err) == 0) {
-		for (size_t r = 0; r < s.n_rows && s.step == res; r++) {
-			double *row = cell(&tl, s.start + (int64_t)(r + 1) * s.step);
-			if (row)
-				memcpy(row, s.values + r * s.n_ds, n_file_ds * sizeof *row);
-		}
-		rrdfile_series_free(&s);
-	}
+	/* The file's rows and the pending rows under the file's read lock: the
+	 * writer moves rows from one to the other, and none may fall between. */
+	char path[1024], err[512] = "";
+	int got = -1;
+	rrdw_read_begin(entity_id);
+	if (rrdw_path(entity_id, path, sizeof path) == 0 && rrdw_prepare_read(path, err, sizeof err) == 0)
+		got = rrdread_rows(path, RRDFILE_CF, res, tl.first, tl.n, n_file_ds, tl.values, err, sizeof err);
+	if (got < 0) /* the chart still shows the pending rows */
+		for (size_t i = 0; i < tl.n * n_file_ds; i++)
+			tl.values[i] = NAN;
 	/* Rows not yet in the file: a coarse row takes the last step inside it (LAST). */
 	int64_t *pts = apiq_scratch(1, PENDING_ROWS * (sizeof *pts + CAT_MAX_DS * sizeof(double)));
 	double *pvals = (double *)(pts + PENDING_ROWS);
 	size_t pending_ds;
 	long np = rrdw_pending(entity_id, until, pts, pvals, PENDING_ROWS, &pending_ds);
+	rrdw_read_end(entity_id);
+	if (got < 0 && err[0])
+		log_warn_rl("history: %s", err);
 	for (long r = 0; r < np && pending_ds == n_file_ds; r++) {
 		double *row = cell(&tl, (pts[r] + res - 1) / res * res);
 		if (row)

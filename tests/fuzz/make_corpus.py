@@ -206,6 +206,30 @@ for text in ("/", "/index.html", "/css/app.css", "/vendor/lib-1.2.js", "/sub/", 
     seed("fuzz_http_path", safe, text)
 
 
+# ---- rrdread: 4-byte little-endian "bytes beyond the input", then a header ----
+def rrd_header_seed(name, ds_count, rras, step=300):
+    import struct
+    import subprocess
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "seed.rrd")
+        args = ["rrdtool", "create", path, "--start", str(NOW - 86400), "--step", str(step)]
+        args += ["DS:m%d:GAUGE:900:U:U" % i for i in range(ds_count)] + rras
+        subprocess.run(args, check=True)
+        subprocess.run(["rrdtool", "update", path, "%d:%s" % (NOW - 3000, ":".join(["1"] * ds_count))], check=True)
+        data = read(path)
+    # header: stat 128 + ds 120 each + rra 120 each + live 16 + pdp 112 each + cdp 80 each + ptr 8 each
+    n_rra = len(rras)
+    header = 128 + 120 * ds_count + 120 * n_rra + 16 + 112 * ds_count + 80 * ds_count * n_rra + 8 * n_rra
+    seed("fuzz_rrdread", name, struct.pack("<I", len(data) - header) + data[:header])
+
+
+PROJECT_RRAS = ["RRA:LAST:0.5:1:576", "RRA:LAST:0.5:12:336", "RRA:LAST:0.5:288:732", "RRA:LAST:0.5:2016:262"]
+rrd_header_seed("project-layout-3-sources", 3, PROJECT_RRAS)
+rrd_header_seed("village-layout-23-sources", 23, PROJECT_RRAS)
+rrd_header_seed("average-and-max-archives", 2, ["RRA:AVERAGE:0.5:1:10", "RRA:MAX:0.5:6:5"], step=60)
+
+
 def main():
     total_files = total_bytes = 0
     for target, files in sorted(corpora.items()):

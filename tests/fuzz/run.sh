@@ -67,6 +67,7 @@ max_len() {
 	fuzz_conf) echo 4096 ;;         # lines are capped at 1023 bytes: a few lines and one too long
 	fuzz_live_client) echo 4200 ;;  # messages are capped at 1 KiB (LIVE_MAX_MESSAGE): several, or one too big
 	fuzz_http_path) echo 1200 ;;    # static_find refuses past 1008 bytes
+	fuzz_rrdread) echo 16384 ;;     # a 23-source header is 13 KiB
 	*) echo 4096 ;;
 	esac
 }
