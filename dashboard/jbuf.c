@@ -78,48 +78,75 @@ void jbuf_int(struct jbuf *b, int64_t v)
 }
 
 /*
- * v = m / 10^k exactly enough that %.15g prints the digits of m with a point
- * k places from the right: if fl(v * 10^k) is an integer m of at most 15
- * digits, v is within half an ulp of m / 10^k (relative 1.2e-16), less than
- * half a unit in the 15th significant digit (at least 5e-16), so printf
- * rounds to exactly those digits. Trailing zeros cannot occur (smallest k).
+ * %.15g for 1e-4 <= |v| < 1e15 without printf: |v| = M * 2^(e-53) exactly,
+ * so |v| * 10^k = M * 5^k * 2^(k+e-53), an exact 128-bit product shifted,
+ * rounded half-to-even as printf rounds the exact binary value. -1 leaves
+ * the value to printf (exponent style, or out of the checked range).
  */
-static int fast_decimal(struct jbuf *b, double v)
+static int fixed15(struct jbuf *b, double v)
 {
-	static const double p10[] = {1e1, 1e2, 1e3, 1e4, 1e5, 1e6};
-	if (!(fabs(v) >= 1e-4 && fabs(v) < 1e9))
+	static const uint64_t pow5[] = {1, 5, 25, 125, 625, 3125, 15625, 78125, 390625, 1953125, 9765625,
+		48828125, 244140625, 1220703125, 6103515625, 30517578125, 152587890625, 762939453125,
+		3814697265625, 19073486328125};
+	const uint64_t lo15 = 100000000000000ULL, hi15 = 1000000000000000ULL; /* 10^14, 10^15 */
+	double a = fabs(v);
+	if (!(a >= 1e-4 && a < 1e15))
 		return -1;
-	for (size_t k = 0; k < sizeof p10 / sizeof p10[0]; k++) {
-		double x = v * p10[k];
-		if (x != floor(x))
-			continue;
-		if (fabs(x) >= 1e15)
+	int e;
+	uint64_t mant = (uint64_t)ldexp(frexp(a, &e), 53);
+	int x = (int)floor(log10(a)); /* may be one off near a power of ten: checked below */
+	unsigned __int128 q = 0, rem = 0, half = 0;
+	int shift = 0;
+	for (int tries = 0; tries < 3; tries++) {
+		int k = 14 - x;
+		if (k < 0 || k > 19)
 			return -1;
-		int64_t m = (int64_t)x;
-		if (m % 10 == 0)
-			return -1; /* cannot happen for the smallest k; leave it to printf */
-		char digits[24], *p = room(b, 32);
-		size_t nd = put_int(digits, m < 0 ? -m : m), places = k + 1, at = 0;
-		if (m < 0)
-			p[at++] = '-';
-		if (nd <= places) { /* 0.00ddd */
-			p[at++] = '0';
-			p[at++] = '.';
-			for (size_t z = nd; z < places; z++)
-				p[at++] = '0';
-			memcpy(p + at, digits, nd);
-			at += nd;
-		} else {
-			memcpy(p + at, digits, nd - places);
-			at += nd - places;
-			p[at++] = '.';
-			memcpy(p + at, digits + nd - places, places);
-			at += places;
-		}
-		b->len += at;
-		return 0;
+		shift = 53 - k - e; /* |v| * 10^k = mant * 5^k / 2^shift */
+		if (shift <= 0 || shift >= 120)
+			return -1;
+		unsigned __int128 p = (unsigned __int128)mant * pow5[k];
+		q = p >> shift;
+		rem = p & (((unsigned __int128)1 << shift) - 1);
+		half = (unsigned __int128)1 << (shift - 1);
+		if (q >= hi15)
+			x++;
+		else if (q < lo15)
+			x--;
+		else
+			break;
 	}
-	return -1;
+	if (q < lo15 || q >= hi15)
+		return -1;
+	if (rem > half || (rem == half && (q & 1)))
+		q++;
+	if (q == hi15) /* rounded up to the next power of ten */
+		q = lo15, x++;
+	if (x > 14)
+		return -1; /* printf switches to the exponent style */
+	char digits[16], *p = room(b, 40);
+	put_int(digits, (int64_t)q); /* 15 digits */
+	size_t at = 0, int_digits = x >= 0 ? (size_t)x + 1 : 0, last = 15;
+	while (last > int_digits && digits[last - 1] == '0')
+		last--; /* %g drops trailing zeros of the fraction */
+	if (v < 0)
+		p[at++] = '-';
+	if (x >= 0) {
+		memcpy(p + at, digits, int_digits);
+		at += int_digits;
+	} else {
+		p[at++] = '0';
+	}
+	p[at++] = '.';
+	if (last == int_digits) { /* no fraction left: Jansson's ".0" */
+		p[at++] = '0';
+	} else {
+		for (int z = -1; z > x; z--)
+			p[at++] = '0';
+		memcpy(p + at, digits + int_digits, last - int_digits);
+		at += last - int_digits;
+	}
+	b->len += at;
+	return 0;
 }
 
 void jbuf_number(struct jbuf *b, double v)
@@ -132,7 +159,7 @@ void jbuf_number(struct jbuf *b, double v)
 		jbuf_int(b, (int64_t)v);
 		return;
 	}
-	if (fast_decimal(b, v) == 0)
+	if (fixed15(b, v) == 0)
 		return;
 	/* As Jansson: %.15g; ".0" if it reads as an integer; exponent without '+' or leading zeros. */
 	char *p = room(b, 40);
