@@ -56,6 +56,15 @@ static struct {
 	pthread_mutex_t read_lock;     /* guards read_conn */
 	struct rrdc_conn *read_conn;   /* readers' FLUSH connection */
 	pthread_rwlock_t file_locks[FILE_LOCKS]; /* taken before lock, never after */
+	/* The chunk of steps a cycle is writing: leaves go first, then their
+	 * regions, so readers of a region take the rows of the leaves already
+	 * written from the region's partial sums (guarded by lock). */
+	struct {
+		int64_t seq, from;
+		size_t n;
+		struct rrdw_acc **accs;    /* by file index; NULL outside a chunk */
+		size_t n_accs;
+	} chunk;
 	pthread_once_t file_locks_once;
 } w = {.file_locks_once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
        .read_lock = PTHREAD_MUTEX_INITIALIZER};
@@ -456,6 +465,19 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	rrdw_sort_changes(f);
 	rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, rows, NULL);
 	int64_t written_before = f->last_ts, to = from + (int64_t)n * RRDFILE_STEP;
+	/* Into the region sums in the same locked step as the advance: a reader
+	 * of a region sees this leaf's rows in exactly one of the two. */
+	for (size_t p = 0; p < f->n_parents; p++) {
+		int32_t parent = f->parents[p];
+		if (parent < 0 || (size_t)parent >= n_accs) /* a region newer than this cycle */
+			continue;
+		if (!accs[parent]) {
+			accs[parent] = xcalloc(1, sizeof **accs);
+			rrdw_acc_init(accs[parent], n);
+		}
+		rrdw_acc_add(accs[parent], f, rows);
+	}
+	f->chunk_seq = w.chunk.seq;
 	struct rrdw_file snapshot = *f;
 	struct undo undo = {0};
 	int failed = f->failed;
@@ -467,16 +489,6 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	pthread_mutex_unlock(&w.lock);
 
 	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
-	for (size_t p = 0; p < snapshot.n_parents; p++) {
-		int32_t parent = snapshot.parents[p];
-		if (parent < 0 || (size_t)parent >= n_accs) /* a region newer than this cycle */
-			continue;
-		if (!accs[parent]) {
-			accs[parent] = xcalloc(1, sizeof **accs);
-			rrdw_acc_init(accs[parent], n);
-		}
-		rrdw_acc_add(accs[parent], &snapshot, rows);
-	}
 	pthread_mutex_lock(&w.lock);
 	w.files[index].exists = exists;
 	if (rc < 0 && !failed)
@@ -501,6 +513,7 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	pthread_mutex_lock(&w.lock);
 	struct rrdw_file *f = &w.files[index];
 	int64_t written_before = f->last_ts;
+	f->chunk_seq = w.chunk.seq; /* readers: its rows of this chunk are in its own state now */
 	struct rrdw_file snapshot = *f;
 	struct undo undo = {0};
 	int failed = f->failed;
@@ -629,18 +642,31 @@ static long cycle(int64_t T)
 		size_t n = (size_t)((T - from) / RRDFILE_STEP);
 		if (n > CHUNK_STEPS)
 			n = CHUNK_STEPS;
+		pthread_mutex_lock(&w.lock);
+		w.chunk.seq++;
+		w.chunk.from = from;
+		w.chunk.n = n;
+		w.chunk.accs = accs;
+		w.chunk.n_accs = n_files;
+		pthread_mutex_unlock(&w.lock);
 		for (size_t k = 0; k < n_leaves; k++)
 			flush_leaf(leaves[k], from, n, rows, accs, n_files);
 		for (size_t k = 0; k < n_regions; k++) {
 			size_t i = regions[k];
 			flush_region(i, from, n, rows, accs[i]);
+			pthread_mutex_lock(&w.lock); /* readers may be summing from it */
 			if (accs[i])
 				rrdw_acc_free(accs[i]);
 			free(accs[i]);
 			accs[i] = NULL;
+			pthread_mutex_unlock(&w.lock);
 		}
 		from += (int64_t)n * RRDFILE_STEP;
 	}
+	pthread_mutex_lock(&w.lock);
+	w.chunk.accs = NULL;
+	w.chunk.n_accs = 0;
+	pthread_mutex_unlock(&w.lock);
 	rrdc_send();
 	free(rows);
 	free(accs);
@@ -853,6 +879,38 @@ void rrdw_stop(void)
 
 /* ---- pending rows for readers ---- */
 
+/*
+ * Region rows (from, from + n steps] summed from its leaves' rows in memory.
+ * Inside the chunk being written (in_chunk), leaves already written are
+ * taken from the partial sums (NULL until the first is): their own state
+ * has moved past these rows.
+ */
+static void region_rows_locked(const struct rrdw_file *f, int64_t from, size_t n, int in_chunk,
+			       const struct rrdw_acc *partial, double *values)
+{
+	struct rrdw_acc acc;
+	rrdw_acc_init(&acc, n);
+	if (partial && partial->n_steps >= n) {
+		for (size_t r = 0; r < n * CAT_MAX_DS; r++) {
+			acc.sum[r] = partial->sum[r];
+			acc.weight[r] = partial->weight[r];
+			acc.count[r] = partial->count[r];
+		}
+	}
+	double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
+	for (size_t c = 0; c < f->n_children; c++) {
+		struct rrdw_file *leaf = &w.files[f->children[c]];
+		if (in_chunk && leaf->chunk_seq == w.chunk.seq)
+			continue;
+		rrdw_sort_changes(leaf);
+		rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
+		rrdw_acc_add(&acc, leaf, rows);
+	}
+	rrdw_acc_rows(&acc, values);
+	rrdw_acc_free(&acc);
+	free(rows);
+}
+
 long rrdw_pending(int64_t entity_id, int64_t until, int64_t *ts, double *values,
 		  size_t max_rows, size_t *n_ds)
 {
@@ -874,18 +932,15 @@ long rrdw_pending(int64_t entity_id, int64_t until, int64_t *ts, double *values,
 		rrdw_sort_changes(f);
 		rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, values, NULL);
 	} else if (n) {
-		struct rrdw_acc acc;
-		rrdw_acc_init(&acc, n);
-		double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
-		for (size_t c = 0; c < f->n_children; c++) {
-			struct rrdw_file *leaf = &w.files[f->children[c]];
-			rrdw_sort_changes(leaf);
-			rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
-			rrdw_acc_add(&acc, leaf, rows);
-		}
-		rrdw_acc_rows(&acc, values);
-		rrdw_acc_free(&acc);
-		free(rows);
+		/* Rows of the chunk being written, its leaves partly written, the region not yet. */
+		size_t in_chunk = 0;
+		if (w.chunk.accs && (size_t)at < w.chunk.n_accs && from == w.chunk.from && f->chunk_seq != w.chunk.seq)
+			in_chunk = n < w.chunk.n ? n : w.chunk.n;
+		if (in_chunk)
+			region_rows_locked(f, from, in_chunk, 1, w.chunk.accs[at], values);
+		if (n > in_chunk)
+			region_rows_locked(f, from + (int64_t)in_chunk * RRDFILE_STEP, n - in_chunk, 0, NULL,
+					   values + in_chunk * *n_ds);
 	}
 	pthread_mutex_unlock(&w.lock);
 	return (long)n;

@@ -32,6 +32,7 @@ struct rrdw_file {
 	size_t n_changes, cap_changes;
 	int exists;                  /* the RRD file is known to exist */
 	int failed;                  /* a write failed this cycle: no more rows until the next */
+	int64_t chunk_seq;           /* the last cycle chunk it was written in (leaves: in the parents' sums) */
 	int32_t parents[RRDW_MAX_PARENTS]; /* region files it rolls up into */
 	size_t n_parents;
 	int32_t *children;           /* regions: the leaf files under it */

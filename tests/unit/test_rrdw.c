@@ -2,7 +2,8 @@
  * test_rrdw: the RRD writer with a controlled clock and no timer thread:
  * sample-and-hold rows, township/county roll-ups (sums, weighted means,
  * project earned/planned value), late samples, rows pending in memory, and
- * a restart that replays acknowledged samples not yet in a row.
+ * a restart that replays acknowledged samples not yet in a row, and a
+ * reader that sees every row exactly while the writer moves rows to files.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,11 +12,14 @@
 #include <cmocka.h>
 
 #include "rrdfile.h"
+#include "rrdread.h"
 #include "rrdw.h"
 #include "stats.h"
 #include "testutil.h"
 
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 
 static struct test_env env;
 static int64_t clock_now;
@@ -192,6 +196,80 @@ static void test_new_entity_keeps_its_recent_history(void **state)
 	assert_true(value_at(TEST_TOWN_A, "poor_hh", now_step) == 12 + 20 + 8);
 }
 
+/* A chart reader's view while the writer moves rows from memory to the file. */
+struct reader_view {
+	int64_t village, town, first;
+	size_t n;
+	atomic_int stop;
+	long reads, bad_village, bad_town;
+	char why[160];
+};
+
+/* Rows first..first+(n-1) steps of an entity as the history API merges them. */
+static void read_merged(int64_t id, size_t n_ds, int64_t first, size_t n, double *out)
+{
+	char path[512], err[256];
+	int64_t ts[128];
+	double pending[128 * CAT_MAX_DS];
+	size_t pending_ds = 0;
+	rrdw_read_begin(id);
+	assert_int_equal(rrdw_path(id, path, sizeof path), 0);
+	assert_true(rrdread_rows(path, RRDFILE_CF, RRDFILE_STEP, first, n, n_ds, out, err, sizeof err) >= 0);
+	long np = rrdw_pending(id, first + (int64_t)(n - 1) * RRDFILE_STEP, ts, pending, 128, &pending_ds);
+	rrdw_read_end(id);
+	for (long r = 0; r < np; r++)
+		if (ts[r] >= first)
+			memcpy(out + (size_t)((ts[r] - first) / RRDFILE_STEP) * n_ds, pending + (size_t)r * pending_ds,
+			       n_ds * sizeof *out);
+}
+
+static void *reader_main(void *arg)
+{
+	struct reader_view *v = arg;
+	size_t vds = cat_layout(CAT_VILLAGE)->n_ds, rds = cat_layout(CAT_REGION)->n_ds;
+	int dv = cat_ds_index(CAT_VILLAGE, cat_find("poor_hh")->index), dr = cat_ds_index(CAT_REGION, cat_find("poor_hh")->index);
+	double *village = malloc(v->n * vds * sizeof *village), *town = malloc(v->n * rds * sizeof *town);
+	do { /* at least once, however the threads are scheduled */
+		read_merged(v->village, vds, v->first, v->n, village);
+		read_merged(v->town, rds, v->first, v->n, town);
+		v->reads++;
+		for (size_t k = 0; k < v->n; k++) {
+			double want = (double)k, got = village[k * vds + (size_t)dv];
+			double offset = town[(size_t)dr] - village[(size_t)dv], t = town[k * rds + (size_t)dr] - got;
+			if (got != want && !v->bad_village++)
+				snprintf(v->why, sizeof v->why, "village row %zu: %g, not %g", k, got, want);
+			if (!(t == offset) && !v->bad_town++) /* the other villages hold still */
+				snprintf(v->why, sizeof v->why, "township row %zu: %g over the village, not %g", k, t, offset);
+		}
+	} while (!atomic_load(&v->stop));
+	free(village);
+	free(town);
+	return NULL;
+}
+
+static void test_readers_see_every_row_while_the_writer_moves_them(void **state)
+{
+	(void)state;
+	int64_t base = T0 + 100 * RRDFILE_STEP;
+	clock_now = base;
+	for (int k = 0; k < 60; k++) /* one change every step: value k in the row after base + k steps */
+		sample(TEST_VILLAGE2, "poor_hh", base + k * RRDFILE_STEP + 5, k, 1);
+	struct reader_view v = {.village = entity_id(TEST_VILLAGE2), .town = entity_id(TEST_TOWN_A),
+				.first = base + RRDFILE_STEP, .n = 60};
+	pthread_t reader;
+	assert_int_equal(pthread_create(&reader, NULL, reader_main, &v), 0);
+	for (int j = 1; j <= 10; j++) { /* ten cycles of six steps each */
+		clock_now = base + j * 6 * RRDFILE_STEP + 20;
+		assert_true(rrdw_flush_now() > 0);
+	}
+	atomic_store(&v.stop, 1);
+	pthread_join(reader, NULL);
+	assert_true(v.reads > 0);
+	if (v.bad_village || v.bad_town)
+		fail_msg("in %ld reads, %ld village rows and %ld township rows wrong; first: %s", v.reads,
+			 v.bad_village, v.bad_town, v.why);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -199,6 +277,7 @@ int main(void)
 		cmocka_unit_test(test_late_and_pending),
 		cmocka_unit_test(test_restart_replays_unwritten_samples),
 		cmocka_unit_test(test_new_entity_keeps_its_recent_history),
+		cmocka_unit_test(test_readers_see_every_row_while_the_writer_moves_them),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
