@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,7 @@
 #define RETRY_FIRST_S   5     /* after a failed write, retry this soon, doubling... */
 #define RETRY_MAX_S     300   /* ...up to one step */
 #define FILE_LOCKS      64    /* readers vs the writer of a file, striped by entity */
+#define GENERATIONS     4096  /* change counters for readers' caches, by entity hash */
 
 static struct {
 	pthread_mutex_t lock;
@@ -66,6 +68,8 @@ static struct {
 		size_t n_accs;
 	} chunk;
 	pthread_once_t file_locks_once;
+	_Atomic uint64_t generation[GENERATIONS]; /* bumped after a change is in place */
+	_Atomic uint64_t epoch;                   /* bumped when the registry reloads */
 } w = {.file_locks_once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
        .read_lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -95,6 +99,20 @@ void rrdw_read_begin(int64_t entity_id)
 void rrdw_read_end(int64_t entity_id)
 {
 	pthread_rwlock_unlock(file_lock(entity_id));
+}
+
+uint64_t rrdw_generation(int64_t entity_id)
+{
+	return atomic_load(&w.epoch) + atomic_load(&w.generation[hash_slot(entity_id) % GENERATIONS]);
+}
+
+/* After a change of f's rows: it and every region it sums into. */
+static void changed_locked(const struct rrdw_file *f)
+{
+	atomic_fetch_add(&w.generation[hash_slot(f->entity_id) % GENERATIONS], 1);
+	for (size_t p = 0; p < f->n_parents; p++)
+		if (f->parents[p] >= 0)
+			atomic_fetch_add(&w.generation[hash_slot(w.files[f->parents[p]].entity_id) % GENERATIONS], 1);
 }
 
 /* The write lock of file `index` (indexes are stable; the array may move). */
@@ -207,6 +225,7 @@ static void sync_registry_locked(void)
 	plan_set_free(&w.plans);
 	if (plan_load(w.db, &w.plans) < 0)
 		log_error_rl("rrd writer: loading milestone plans failed: %s", sqlite3_errmsg(w.db));
+	atomic_fetch_add(&w.epoch, 1);
 }
 
 /* ---- paths ---- */
@@ -260,8 +279,10 @@ static void observe_one_locked(int64_t entity_id, int metric, int64_t ts, double
 	}
 	struct rrdw_file *f = &w.files[at];
 	int ds = cat_ds_index(f->layout, metric);
-	if (ds >= 0)
+	if (ds >= 0) {
 		add_change_locked(f, ds, ts, value, sample_id);
+		changed_locked(f);
+	}
 }
 
 void rrdw_observe(const struct ingest_effects *fx, void *arg)
@@ -493,6 +514,7 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	w.files[index].exists = exists;
 	if (rc < 0 && !failed)
 		undo_locked(&w.files[index], &undo);
+	changed_locked(&w.files[index]);
 	pthread_mutex_unlock(&w.lock);
 	pthread_rwlock_unlock(file_locked);
 	free(undo.used);
@@ -529,6 +551,7 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	w.files[index].exists = exists;
 	if (rc < 0 && !failed)
 		undo_locked(&w.files[index], &undo);
+	changed_locked(&w.files[index]);
 	pthread_mutex_unlock(&w.lock);
 	pthread_rwlock_unlock(file_locked);
 	free(undo.used);

@@ -47,6 +47,14 @@ int rrdw_path(int64_t entity_id, char *buf, size_t cap);
  */
 void rrdw_read_begin(int64_t entity_id);
 void rrdw_read_end(int64_t entity_id);
+/*
+ * A number that changes whenever what a reader of the entity's rows may see
+ * changes: a sample for it (for a region: for a leaf under it), a row
+ * written, the registry reloaded. Lock-free; read it before reading the
+ * rows, and a reply built from them stays valid while it is unchanged.
+ * Entities share counters by hash, which only costs extra changes.
+ */
+uint64_t rrdw_generation(int64_t entity_id);
 
 /*
  * Rows after the file's last written row up to `until` (a step boundary),

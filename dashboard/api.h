@@ -26,6 +26,8 @@ size_t api_current_row(int64_t entity_id, enum cat_entity layout, int64_t now, d
 json_t *api_values_json(enum cat_entity layout, const double *values);
 
 int api_history(struct api_job *job, sqlite3 *db);
+/* Service thread: a history reply from api_cache if one is current (api_fast_path). */
+int api_history_cached(struct api_job *job);
 int api_state(struct api_job *job, sqlite3 *db);
 int api_catalog(struct api_job *job, sqlite3 *db);
 int api_regions(struct api_job *job, sqlite3 *db);

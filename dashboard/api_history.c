@@ -7,6 +7,7 @@
  */
 #include "api.h"
 
+#include "api_cache.h"
 #include "catalog.h"
 #include "jbuf.h"
 #include "log.h"
@@ -96,12 +97,15 @@ static double *cell(struct timeline *tl, int64_t ts)
 }
 
 /* The requested entity, copied out of the registry snapshot; -1 with the job's error set. */
-static int subject(struct api_job *job, int64_t *entity_id, enum cat_entity *layout, char key[33])
+static int subject(struct api_job *job, int64_t *entity_id, enum cat_entity *layout, char key[33],
+		   int64_t *registry_version)
 {
 	const struct reg_entity *e;
 	struct registry *reg = api_entity(job, &e);
 	if (!reg)
 		return -1;
+	if (registry_version)
+		*registry_version = reg->version;
 	*layout = api_layout_of(e->kind);
 	*entity_id = e->id;
 	snprintf(key, 33, "%s", e->key);
@@ -194,40 +198,93 @@ static int reply_history(struct api_job *job, const char *key, enum cat_entity l
 	return 200;
 }
 
+/* What a history request asks for, in the form its reply depends on. */
+struct history_plan {
+	int64_t entity_id, start, end, res, until;
+	enum cat_entity layout;
+	char key[33];
+	int ds[CAT_MAX_DS];
+	size_t n_ds;
+	struct timeline tl;   /* first, res, n, n_ds; no values yet */
+	char cache_key[192];  /* everything else the reply depends on, but the generation */
+};
+
+/* Parses and checks the request (registry and catalog: memory only, so the
+ * service thread may call it too). -1 with the job's error reply set. */
+static int plan_history(struct api_job *job, struct history_plan *p)
+{
+	int64_t registry_version;
+	if (subject(job, &p->entity_id, &p->layout, p->key, &registry_version) < 0)
+		return -1;
+	int64_t now = job->now;
+	if (parse_metrics(job, p->layout, p->ds, &p->n_ds) < 0 || parse_time(job, "end", now, &p->end) < 0 ||
+	    parse_time(job, "start", p->end - 2 * 86400, &p->start) < 0)
+		return -1;
+	if (p->start >= p->end || p->end - p->start > MAX_RANGE_S) {
+		api_error(job, 400, "start", "must be before end, at most 6 years apart");
+		return -1;
+	}
+	p->res = rrdfile_pick_resolution(p->start, now);
+	p->until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP; /* the step in progress */
+	int64_t last = p->end < p->until ? p->end : p->until;
+	p->tl = (struct timeline){.res = p->res, .n_ds = cat_layout(p->layout)->n_ds};
+	p->tl.first = (p->start / p->res + 1) * p->res;
+	last = (last + p->res - 1) / p->res * p->res;
+	p->tl.n = last >= p->tl.first ? (size_t)((last - p->tl.first) / p->res) + 1 : 0;
+	/* Rows depend on the step in progress (pending rows, project plans over time). */
+	int at = snprintf(p->cache_key, sizeof p->cache_key, "history %lld %lld %lld %zu %lld %lld:",
+			  (long long)p->entity_id, (long long)p->res, (long long)p->tl.first, p->tl.n,
+			  (long long)p->until, (long long)registry_version);
+	for (size_t m = 0; m < p->n_ds && at > 0 && (size_t)at < sizeof p->cache_key; m++)
+		at += snprintf(p->cache_key + at, sizeof p->cache_key - (size_t)at, "%d,", p->ds[m]);
+	if (at <= 0 || (size_t)at >= sizeof p->cache_key)
+		p->cache_key[0] = '\0'; /* not cached */
+	return 0;
+}
+
+/* The request's own part of a reply, which a cached reply gets anew. */
+static size_t echo_text(const struct history_plan *p, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "\"start\":%lld,\"end\":%lld", (long long)p->start, (long long)p->end);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+int api_history_cached(struct api_job *job)
+{
+	struct history_plan p;
+	char echo[64];
+	size_t echo_len;
+	if (plan_history(job, &p) < 0 || !p.cache_key[0] || !(echo_len = echo_text(&p, echo, sizeof echo))) {
+		free(job->reply); /* the reader thread answers, errors included */
+		job->reply = NULL;
+		job->status = 0;
+		return 0;
+	}
+	if (api_cache_get(p.cache_key, rrdw_generation(p.entity_id), echo, echo_len, &job->reply, &job->len) < 0)
+		return 0;
+	job->status = 200;
+	job->content_type = "application/json";
+	return 1;
+}
+
 int api_history(struct api_job *job, sqlite3 *db)
 {
 	(void)db;
-	int64_t entity_id;
-	enum cat_entity layout;
-	char key[33];
-	if (subject(job, &entity_id, &layout, key) < 0)
+	struct history_plan p;
+	if (plan_history(job, &p) < 0)
 		return job->status;
-
-	int ds[CAT_MAX_DS];
-	size_t n_ds, n_file_ds = cat_layout(layout)->n_ds;
-	int64_t start, end, now = job->now;
-	if (parse_metrics(job, layout, ds, &n_ds) < 0 || parse_time(job, "end", now, &end) < 0 ||
-	    parse_time(job, "start", end - 2 * 86400, &start) < 0)
-		return job->status;
-	if (start >= end || end - start > MAX_RANGE_S)
-		return api_error(job, 400, "start", "must be before end, at most 6 years apart");
-
-	int64_t res = rrdfile_pick_resolution(start, now);
-	int64_t until = (now + RRDFILE_STEP - 1) / RRDFILE_STEP * RRDFILE_STEP; /* the step in progress */
-	int64_t last = (end < until ? end : until);
-	struct timeline tl = {.res = res, .n_ds = n_file_ds};
-	tl.first = (start / res + 1) * res;
-	last = (last + res - 1) / res * res;
-	tl.n = last >= tl.first ? (size_t)((last - tl.first) / res) + 1 : 0;
+	uint64_t generation = rrdw_generation(p.entity_id); /* before the rows: a change meanwhile shows */
+	struct timeline tl = p.tl;
+	size_t n_file_ds = tl.n_ds;
 	tl.values = apiq_scratch(0, (tl.n ? tl.n : 1) * n_file_ds * sizeof *tl.values);
 
 	/* The file's rows and the pending rows under the file's read lock: the
 	 * writer moves rows from one to the other, and none may fall between. */
 	char path[1024], err[512] = "";
 	int got = -1;
-	rrdw_read_begin(entity_id);
-	if (rrdw_path(entity_id, path, sizeof path) == 0 && rrdw_prepare_read(path, err, sizeof err) == 0)
-		got = rrdread_rows(path, RRDFILE_CF, res, tl.first, tl.n, n_file_ds, tl.values, err, sizeof err);
+	rrdw_read_begin(p.entity_id);
+	if (rrdw_path(p.entity_id, path, sizeof path) == 0 && rrdw_prepare_read(path, err, sizeof err) == 0)
+		got = rrdread_rows(path, RRDFILE_CF, p.res, tl.first, tl.n, n_file_ds, tl.values, err, sizeof err);
 	if (got < 0) /* the chart still shows the pending rows */
 		for (size_t i = 0; i < tl.n * n_file_ds; i++)
 			tl.values[i] = NAN;
@@ -235,16 +292,27 @@ int api_history(struct api_job *job, sqlite3 *db)
 	int64_t *pts = apiq_scratch(1, PENDING_ROWS * (sizeof *pts + CAT_MAX_DS * sizeof(double)));
 	double *pvals = (double *)(pts + PENDING_ROWS);
 	size_t pending_ds;
-	long np = rrdw_pending(entity_id, until, pts, pvals, PENDING_ROWS, &pending_ds);
-	rrdw_read_end(entity_id);
+	long np = rrdw_pending(p.entity_id, p.until, pts, pvals, PENDING_ROWS, &pending_ds);
+	rrdw_read_end(p.entity_id);
 	if (got < 0 && err[0])
 		log_warn_rl("history: %s", err);
 	for (long r = 0; r < np && pending_ds == n_file_ds; r++) {
-		double *row = cell(&tl, (pts[r] + res - 1) / res * res);
+		double *row = cell(&tl, (pts[r] + p.res - 1) / p.res * p.res);
 		if (row)
 			memcpy(row, pvals + (size_t)r * pending_ds, n_file_ds * sizeof *row);
 	}
-	return reply_history(job, key, layout, start, end, &tl, ds, n_ds);
+	reply_history(job, p.key, p.layout, p.start, p.end, &tl, p.ds, p.n_ds);
+	/* Offered to the cache (api_http_collect) with its echo as the hole. */
+	char echo[64];
+	size_t echo_len = echo_text(&p, echo, sizeof echo);
+	const char *hole = echo_len ? memmem(job->reply, job->len, echo, echo_len) : NULL;
+	if (hole && p.cache_key[0]) {
+		snprintf(job->cache.key, sizeof job->cache.key, "%s", p.cache_key);
+		job->cache.generation = generation;
+		job->cache.hole_at = (size_t)(hole - job->reply);
+		job->cache.hole_end = job->cache.hole_at + echo_len;
+	}
+	return job->status;
 }
 
 int api_state(struct api_job *job, sqlite3 *db)
@@ -253,7 +321,7 @@ int api_state(struct api_job *job, sqlite3 *db)
 	int64_t entity_id, as_of;
 	enum cat_entity layout;
 	char key[33];
-	if (subject(job, &entity_id, &layout, key) < 0)
+	if (subject(job, &entity_id, &layout, key, NULL) < 0)
 		return job->status;
 	json_t *values = api_current_values(entity_id, layout, job->now, &as_of);
 	return api_reply_json(job, 200, json_pack("{s:s, s:s, s:I, s:o}", "entity", key,

@@ -10,6 +10,7 @@
 #include "api_http.h"
 
 #include "access.h"
+#include "api_cache.h"
 #include "xalloc.h"
 
 #include <stdio.h>
@@ -35,10 +36,25 @@ static void refuse(struct api_http *req, struct http_reply *reply, int status, c
 	http_reply_error(reply, req->wsi, status, error, reason);
 }
 
-static void submit(struct api_http *req, struct http_reply *reply)
+/* The job's reply to its request; the job is freed. */
+static void answer(struct api_http *req, struct http_reply *reply, struct api_job *job)
+{
+	http_reply_add_header(reply, "Cache-Control", "no-store");
+	if (job->set_cookie[0])
+		http_reply_add_header(reply, "Set-Cookie", job->set_cookie);
+	http_reply_set(reply, req->wsi, job->status, job->content_type, job->reply, job->len);
+	job->reply = NULL;
+	apiq_job_free(job);
+}
+
+static void submit(struct api_http *req, struct http_reply *reply, const struct api_route_def *route)
 {
 	struct api_job *job = req->job;
 	req->job = NULL;
+	if (route->cached && !job->revalidate && route->cached(job)) {
+		answer(req, reply, job);
+		return;
+	}
 	if (apiq_submit(job) < 0) {
 		apiq_job_free(job);
 		http_reply_add_header(reply, "Retry-After", "1");
@@ -91,10 +107,15 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 	job->now = (int64_t)time(NULL);
 	job->post = post;
 	job->who = who;
-	job->https = access_is_https(wsi);
 	snprintf(job->scope, sizeof job->scope, "%s", known ? who.scope : "");
-	access_peer(wsi, job->peer, sizeof job->peer);
+	if (post) { /* what changes state records who asked and from where (two getpeername calls) */
+		job->https = access_is_https(wsi);
+		access_peer(wsi, job->peer, sizeof job->peer);
+	}
 	snprintf(job->path, sizeof job->path, "%s", path);
+	char cache_control[64];
+	job->revalidate = lws_hdr_copy(wsi, cache_control, sizeof cache_control, WSI_TOKEN_HTTP_CACHE_CONTROL) > 0 &&
+			  strstr(cache_control, "no-cache");
 	for (int i = 0; job->n_args < APIQ_MAX_ARGS; i++) {
 		int n = lws_hdr_copy_fragment(wsi, job->args[job->n_args], sizeof job->args[0], WSI_TOKEN_HTTP_URI_ARGS, i);
 		if (n < 0)
@@ -103,8 +124,9 @@ int api_http_begin(struct api_http *req, struct http_reply *reply, struct lws *w
 			job->n_args++;
 	}
 	req->job = job;
+	req->route = route;
 	if (!post)
-		submit(req, reply);
+		submit(req, reply, route);
 	else if (req->expect > API_MAX_BODY)
 		refuse(req, reply, 413, "payload too large", "API requests are limited to 64 KiB");
 	return 1;
@@ -133,24 +155,23 @@ void api_http_complete(struct api_http *req, struct http_reply *reply)
 	if (req->deferred_status)
 		http_reply_error(reply, req->wsi, req->deferred_status, req->deferred_error, req->deferred_reason);
 	else if (!req->refused && req->job)
-		submit(req, reply);
+		submit(req, reply, req->route);
 }
 
 void api_http_collect(struct http_reply *(*reply_of)(struct api_http *req))
 {
 	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
 		next = job->next;
+		if (job->cache.key[0] && job->status == 200 && job->reply)
+			api_cache_put(job->cache.key, job->cache.generation, job->reply, job->len, job->cache.hole_at,
+				      job->cache.hole_end);
 		struct ticket *t = ticket_claim(&waiting, job->id);
 		if (t) {
 			struct api_http *req = lws_container_of(t, struct api_http, wait);
-			struct http_reply *reply = reply_of(req);
-			http_reply_add_header(reply, "Cache-Control", "no-store");
-			if (job->set_cookie[0])
-				http_reply_add_header(reply, "Set-Cookie", job->set_cookie);
-			http_reply_set(reply, req->wsi, job->status, job->content_type, job->reply, job->len);
-			job->reply = NULL;
+			answer(req, reply_of(req), job);
+		} else {
+			apiq_job_free(job);
 		}
-		apiq_job_free(job);
 	}
 }
 

@@ -22,6 +22,7 @@ struct api_http {
 	struct lws *wsi;
 	struct ticket wait;        /* while a reader thread has its job */
 	struct api_job *job;       /* while its POST body is arriving */
+	const struct api_route_def *route;
 	int refused;
 	int post, body_done;
 	long long expect;          /* POST: Content-Length, -1 if none */

@@ -19,6 +19,9 @@ struct json_t;
 
 struct api_job;
 typedef int (*api_handler)(struct api_job *job, sqlite3 *db);
+/* On the service thread, before queueing: 1 when the job's reply was filled
+ * from memory (a cache), 0 to queue it as usual. Must not block. */
+typedef int (*api_fast_path)(struct api_job *job);
 
 struct api_job {
 	struct api_job *next;
@@ -33,14 +36,20 @@ struct api_job {
 	char *body;                     /* POST body, NUL-terminated, owned */
 	size_t body_len;
 	struct auth_principal who;      /* role NONE for public routes without credentials */
-	char peer[64];
-	int https;
+	char peer[64];                  /* POST only: the client's address, for the audit log */
+	int https;                      /* POST only: the request came over TLS */
 	char set_cookie[256];           /* filled by login/logout */
+	int revalidate;                 /* Cache-Control: no-cache: no reply from the cache */
 	/* filled by the handler */
 	int status;
 	char *reply;
 	size_t len;
 	const char *content_type;
+	struct {                        /* a reply the service thread may keep (api_cache.h) */
+		char key[192];          /* "" = not cacheable */
+		uint64_t generation;
+		size_t hole_at, hole_end; /* the request's own bytes, filled anew on a hit */
+	} cache;
 };
 
 int apiq_start(const char *db_path, int threads, void (*wake)(void *), void *wake_arg,
@@ -57,6 +66,7 @@ struct api_route_def {
 	int prefix;                     /* path is a prefix followed by more */
 	api_handler handler;
 	enum auth_role need;            /* AUTH_NONE: public */
+	api_fast_path cached;           /* NULL: always queued */
 };
 const struct api_route_def *api_route_find(int post, const char *path);
 

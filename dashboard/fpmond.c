@@ -5,6 +5,7 @@
  * SIGTERM or SIGINT, which only set a flag: the loop then drains and exits.
  */
 #include "alert.h"
+#include "api_cache.h"
 #include "apiq.h"
 #include "auth.h"
 #include "catalog.h"
@@ -212,6 +213,7 @@ int main(int argc, char **argv)
 	server_run();
 	log_info("shutting down");
 	apiq_stop();
+	api_cache_clear();
 	ingestq_stop();
 	alert_engine_stop();
 	live_stop();

@@ -8,6 +8,7 @@
 #include "routes.h"
 
 #include "access.h"
+#include "api_cache.h"
 #include "conf.h"
 #include "ingest.h"
 #include "ingestq.h"
@@ -108,6 +109,15 @@ static char *metrics_text(size_t *len)
 		      "# TYPE fpmon_webhooks_total counter\n"
 		      "fpmon_webhooks_total{result=\"sent\"} %llu\nfpmon_webhooks_total{result=\"failed\"} %llu\n",
 		  (unsigned long long)atomic_load(&stats.webhooks_sent), (unsigned long long)atomic_load(&stats.webhooks_failed));
+	struct api_cache_stats cache;
+	api_cache_stats(&cache); /* this thread's own table */
+	tb_printf(&b, "# HELP fpmon_api_cache_requests_total Chart history requests answered from memory (hit) or read (miss).\n"
+		      "# TYPE fpmon_api_cache_requests_total counter\n"
+		      "fpmon_api_cache_requests_total{result=\"hit\"} %llu\nfpmon_api_cache_requests_total{result=\"miss\"} %llu\n"
+		      "# HELP fpmon_api_cache_bytes Bytes of replies kept for repeated chart requests.\n"
+		      "# TYPE fpmon_api_cache_bytes gauge\n"
+		      "fpmon_api_cache_bytes %zu\n",
+		  (unsigned long long)cache.hits, (unsigned long long)cache.misses, cache.bytes);
 	tb_printf(&b, "# HELP fpmon_ws_clients Connected WebSocket clients.\n"
 		      "# TYPE fpmon_ws_clients gauge\n"
 		      "fpmon_ws_clients %lld\n", (long long)atomic_load(&stats.clients));

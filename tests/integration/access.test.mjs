@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { Daemon, COUNTY, ROOT, BUILD, waitFor, rawExchange } from './lib/daemon.mjs';
 
 // The route table, read from the source so that a new route is covered too.
-const ROUTES = [...readFileSync(path.join(ROOT, 'dashboard/api_meta.c'), 'utf8').matchAll(/\{([01]), "(\/api\/v1\/[^"]*)", ([01]), (\w+), (AUTH_\w+)\}/g)].map(
+const ROUTES = [...readFileSync(path.join(ROOT, 'dashboard/api_meta.c'), 'utf8').matchAll(/\{([01]), "(\/api\/v1\/[^"]*)", ([01]), (\w+), (AUTH_\w+), \w+\}/g)].map(
 	([, post, p, prefix, handler, need]) => ({ post: post === '1', path: p, prefix: prefix === '1', handler, need }),
 );
 const SAMPLE_PATH = {

@@ -175,6 +175,60 @@ test('a sample after the last flush shows in state and history before any flush'
 	assert.ok(lu.ts < row, 'the row is not in the file yet');
 });
 
+async function cacheCount(result) {
+	const m = (await rawHttp('/metrics')).body.toString();
+	return Number(new RegExp(`^fpmon_api_cache_requests_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(m)[1]);
+}
+
+test('a repeated chart request is answered from memory until its data changes, never stale, never outside the scope', async () => {
+	await d.flush();
+	const start = nowS() - 7200;
+	const url = (s, e = '') => `/api/v1/history?entity=610824100202&metrics=poor_hh,population&start=${s}${e}`;
+	const first = await api(url(start), 'history');
+	const hits0 = await cacheCount('hit');
+	const again = await api(url(start), 'history');
+	assert.equal(await cacheCount('hit'), hits0 + 1, 'the same request again is a hit');
+	assert.deepEqual(again.body, first.body);
+	// Another start in the same step: the same rows, its own start echoed.
+	const shifted = await api(url(start - 1), 'history');
+	assert.equal(shifted.body.start, start - 1);
+	assert.deepEqual(shifted.body.ts, first.body.ts);
+	assert.deepEqual(shifted.body.values, first.body.values);
+	// Cache-Control: no-cache reads anew.
+	const hits1 = await cacheCount('hit');
+	const fresh = await fetch(d.base + url(start), { headers: { authorization: `Bearer ${token}`, 'cache-control': 'no-cache' } });
+	assert.deepEqual(await fresh.json(), first.body);
+	assert.equal(await cacheCount('hit'), hits1, 'no-cache is never a hit');
+
+	// A sample for the village: its chart and its township's and county's change at once.
+	const town = `/api/v1/history?entity=610824100000&metrics=poor_hh&start=${start}`;
+	const county = `/api/v1/history?entity=${COUNTY}&metrics=poor_hh&start=${start}`;
+	const townBefore = (await api(town, 'history')).body;
+	const countyBefore = (await api(county, 'history')).body;
+	await api(town, 'history'); // cached now
+	const t = nowS() - 1;
+	await ingest([{ entity: '610824100202', metric: 'poor_hh', ts: t, value: 77 }]);
+	const row = Math.ceil(t / STEP) * STEP;
+	const after = (await api(url(start), 'history')).body;
+	assert.equal(after.values.poor_hh[after.ts.indexOf(row)], 77, 'the village chart shows the new sample');
+	const townAfter = (await api(town, 'history')).body;
+	const i = townAfter.ts.indexOf(row);
+	assert.equal(townAfter.values.poor_hh[i] - townBefore.values.poor_hh[townBefore.ts.indexOf(row)], 77 - 20, 'the township too');
+	const countyAfter = (await api(county, 'history')).body;
+	assert.equal(countyAfter.values.poor_hh[i] - countyBefore.values.poor_hh[countyBefore.ts.indexOf(row)], 77 - 20, 'and the county');
+
+	// Written to the file: the same rows, from the file now.
+	await d.flush();
+	assert.deepEqual((await api(url(start), 'history')).body.values, after.values);
+
+	// Cached for the county display; a display of another township still gets 403.
+	const other = (await d.fpmctl('display', 'create', 'api-other-town', '--scope', '610824200000')).trim();
+	await waitFor(async () => (await fetch(`${d.base}/api/v1/me?token=${other}`)).status === 200, { what: 'the second token' });
+	await api(url(start), 'history');
+	const denied = await fetch(d.base + url(start), { headers: { authorization: `Bearer ${other}` } });
+	assert.equal(denied.status, 403);
+});
+
 test('regions, projects, project, time, catalog replies match their schemas', async () => {
 	const r = await api('/api/v1/regions', 'regions');
 	assert.ok(r.body.regions.some((x) => x.code === COUNTY));
