@@ -19,6 +19,7 @@
 #include "xalloc.h"
 
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,10 +134,21 @@ void ingest_set_rrd_last(struct ingest_ctx *ctx, int64_t (*last)(int64_t)) { ctx
 
 /* ---- tokens ---- */
 
+/* Fetched once: EVP_sha256() makes OpenSSL 3 look the algorithm up on every
+ * digest, and every API request hashes its token. Kept for the process. */
+static EVP_MD *sha256;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void sha256_fetch(void)
+{
+	sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
 void ingest_token_hash(const char *token, unsigned char out[32])
 {
 	unsigned int len = 32;
-	EVP_Digest(token, strlen(token), out, &len, EVP_sha256(), NULL);
+	pthread_once(&sha256_once, sha256_fetch);
+	EVP_Digest(token, strlen(token), out, &len, sha256 ? sha256 : EVP_sha256(), NULL);
 }
 
 int ingest_token_generate(char *buf, size_t cap)

@@ -56,20 +56,32 @@ void jbuf_json_str(struct jbuf *b, const char *s)
 	jbuf_raw(b, "\"", 1);
 }
 
-/* Digits of v (any int64) at p; returns their count. */
+/* Digits of v (any int64) at p; returns their count. Two digits per
+ * division: a chart reply is mostly 10-digit timestamps. */
 static size_t put_int(char *p, int64_t v)
 {
-	char tmp[24];
-	size_t n = 0, k = 0;
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				    "8081828384858687888990919293949596979899";
+	char tmp[24], *end = tmp + sizeof tmp, *d = end;
 	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-	do
-		tmp[n++] = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
+	while (u >= 100) {
+		unsigned two = (unsigned)(u % 100);
+		u /= 100;
+		*--d = pairs[2 * two + 1];
+		*--d = pairs[2 * two];
+	}
+	if (u >= 10) {
+		*--d = pairs[2 * u + 1];
+		*--d = pairs[2 * u];
+	} else {
+		*--d = (char)('0' + u);
+	}
+	size_t k = 0;
 	if (v < 0)
 		p[k++] = '-';
-	while (n)
-		p[k++] = tmp[--n];
-	return k;
+	memcpy(p + k, d, (size_t)(end - d));
+	return k + (size_t)(end - d);
 }
 
 void jbuf_int(struct jbuf *b, int64_t v)

@@ -154,7 +154,14 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason,
 			return webhook_callback(wsi, reason, user, in, len);
 		break;
 	case LWS_CALLBACK_HTTP:
-		return on_http(wsi, s, (const char *)in) < 0 ? -1 : 0;
+		if (on_http(wsi, s, (const char *)in) < 0)
+			return -1;
+		/* A reply ready at once (a chart from the cache, a refusal, /metrics)
+		 * goes out now rather than one poll round later. HTTP/1 only: an h2
+		 * stream writes only when told it may. */
+		if (s->reply.status && !s->reply.headers_sent && !has_body(wsi) && lws_get_network_wsi(wsi) == wsi)
+			return http_reply_writeable(&s->reply, wsi);
+		return 0;
 	case LWS_CALLBACK_HTTP_BODY:
 		if (s->route == ROUTE_INGEST)
 			ingest_http_body(&s->ingest, &s->reply, in, len);
@@ -250,15 +257,24 @@ static struct lws_protocols protocols[] = {
 	{NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void raise_fd_limit(void)
+/*
+ * The file limit sizes lws's fd table, and Debian's lws 4.1.6 (built with
+ * _DEBUG) scans that whole table twice for every connection it closes: at
+ * a systemd default of 524,288 that is 8 MB read per closed connection.
+ * So the limit is what the connections need plus headroom for the
+ * database, RRD files and listening sockets, raised or lowered to it.
+ */
+#define FD_HEADROOM 1024
+
+static void size_fd_limit(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return;
-	rlim_t want = rl.rlim_max;
-	if (want == RLIM_INFINITY || want > 1048576)
-		want = 1048576; /* lws clamps absurd limits to 2,560: stay well below its cut-off */
-	if (rl.rlim_cur < want) {
+	rlim_t want = (rlim_t)conf.max_connections + FD_HEADROOM;
+	if (rl.rlim_max != RLIM_INFINITY && want > rl.rlim_max)
+		want = rl.rlim_max;
+	if (rl.rlim_cur != want) {
 		rl.rlim_cur = want;
 		setrlimit(RLIMIT_NOFILE, &rl);
 	}
@@ -286,7 +302,7 @@ static void lws_log_bridge(int level, const char *line)
 
 int server_start(char *err, size_t errlen)
 {
-	raise_fd_limit();
+	size_fd_limit();
 	lws_set_log_level(LLL_ERR | LLL_WARN | (log_get_level() >= LOG_DEBUG ? LLL_NOTICE : 0), lws_log_bridge);
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
