@@ -114,16 +114,18 @@ static inline double bench_thread_delta(const struct bench_threads *before, cons
 }
 
 /* GET path from 127.0.0.1:port with "Connection: close"; malloc'd reply or NULL. */
-static inline char *bench_http_get(int port, const char *path)
+/* extra: more header lines, each ending in \r\n ("" for none). */
+static inline char *bench_http_get_with(int port, const char *path, const char *extra)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	if (fd < 0)
 		return NULL;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	char req[256];
-	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
+	char req[1024];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%sConnection: close\r\n\r\n", path, extra);
+	if (n < 0 || (size_t)n >= sizeof req || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
 		close(fd);
 		return NULL;
 	}
@@ -143,6 +145,11 @@ static inline char *bench_http_get(int port, const char *path)
 	if (buf)
 		buf[len] = '\0';
 	return buf;
+}
+
+static inline char *bench_http_get(int port, const char *path)
+{
+	return bench_http_get_with(port, path, "");
 }
 
 /* Value of an unlabelled metric in Prometheus text, or -1. */

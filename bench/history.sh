@@ -55,4 +55,5 @@ calls() { curl -sf "http://127.0.0.1:$PORT/metrics" | awk '$1 == "fpmon_rrd_upda
 prev=-1
 i=0
 while [ "$(calls)" != "$prev" ] && [ $i -lt 120 ]; do prev=$(calls); sleep 1; i=$((i + 1)); done
-"$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 | grep -v '^RESULT'
+FDS=$(awk '/^Max open files/ { print $4 }' "/proc/$PID/limits")
+"$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 --fd-limit "$FDS" | grep -v '^RESULT'
