@@ -1,8 +1,8 @@
 /*
  * bench_history: the history API's latency beside its baseline in the same
  * run: librrd's own fetch of the same file plus a bare lws HTTP round trip
- * that returns the same bytes (a server in this process answering every GET
- * with the API's reply, headers and body in one lws_write). A village's day
+ * that returns the same bytes (a server process answering every GET with
+ * the API's reply, headers and body in one lws_write). A village's day
  * at full resolution (300 s) and a year at daily resolution, p50 and p99,
  * each two ways: read (Cache-Control: no-cache, so a reader thread reads
  * the file every time) and repeated (the reply cache answers). rrdread, the
@@ -17,12 +17,14 @@
 #include "rrdread.h"
 
 #include <libwebsockets.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <time.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -37,11 +39,12 @@ static double pct(double *v, int n, double p)
 	return v[i];
 }
 
-/* The bare server: one reply, the same for every request. */
+/* The bare server: one reply, the same for every request, in a child
+ * process of its own (the daemon is one too, and a thread of this process
+ * would be woken on this process's CPU, which flatters it). */
 static struct {
 	struct lws_context *ctx;
-	pthread_t thread;
-	volatile int stop;
+	pid_t child;
 	const char *body;
 	size_t len;
 } bare;
@@ -66,14 +69,6 @@ static int bare_http(struct lws *wsi, enum lws_callback_reasons reason, void *us
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static void *bare_main(void *arg)
-{
-	(void)arg;
-	while (!bare.stop && lws_service(bare.ctx, 0) >= 0)
-		;
-	return NULL;
-}
-
 /* Start the bare server answering with body; returns its port. */
 static int bare_start(const char *body, size_t len)
 {
@@ -86,22 +81,66 @@ static int bare_start(const char *body, size_t len)
 	info.options = LWS_SERVER_OPTION_DISABLE_IPV6;
 	bare.body = body;
 	bare.len = len;
-	bare.stop = 0;
 	lws_set_log_level(LLL_ERR, NULL);
 	bare.ctx = lws_create_context(&info);
 	if (!bare.ctx)
 		return -1;
 	int port = lws_get_vhost_listen_port(lws_get_vhost_by_name(bare.ctx, "default"));
-	pthread_create(&bare.thread, NULL, bare_main, NULL);
-	return port;
+	bare.child = fork();
+	if (bare.child == 0) {
+		for (;;)
+			lws_service(bare.ctx, 0);
+	}
+	return bare.child > 0 ? port : -1;
 }
 
 static void bare_stop(void)
 {
-	bare.stop = 1;
-	lws_cancel_service(bare.ctx);
-	pthread_join(bare.thread, NULL);
-	lws_context_destroy(bare.ctx);
+	if (bare.child > 0) {
+		kill(bare.child, SIGKILL);
+		waitpid(bare.child, NULL, 0);
+	}
+	bare.child = 0;
+	lws_context_destroy(bare.ctx); /* this process's copy */
+}
+
+/* n rounds of: bare, API read (no-cache), API repeated; new connections or kept-alive ones. */
+static int time_http(int port, int bare_port, const char *path, int keep, int n, double *bare_rt, double *api,
+		     double *repeat)
+{
+	struct bench_conn conns[3] = {{-1, 0}, {-1, 0}, {-1, 0}};
+	if (keep && (bench_conn_open(&conns[0], bare_port) < 0 || bench_conn_open(&conns[1], port) < 0 ||
+		     bench_conn_open(&conns[2], port) < 0)) {
+		fprintf(stderr, "bench_history: cannot connect\n");
+		return -1;
+	}
+	int rc = 0;
+	/* Interleaved, so noise from the other engineers' jobs falls on all alike. */
+	for (int i = 0; i < n && rc == 0; i++) {
+		for (int k = 0; k < 3; k++) {
+			const char *extra = k == 1 ? "Cache-Control: no-cache\r\n" : "";
+			double *out = k == 0 ? bare_rt : k == 1 ? api : repeat;
+			int status;
+			double t0 = bench_now();
+			if (keep) {
+				status = bench_conn_get(&conns[k], path, extra);
+			} else {
+				char *reply = bench_http_get_with(k ? port : bare_port, path, extra);
+				status = reply && strncmp(reply, "HTTP/1.1 ", 9) == 0 ? (int)strtol(reply + 9, NULL, 10) : -1;
+				free(reply);
+			}
+			out[i] = (bench_now() - t0) * 1e3;
+			if (status != 200) {
+				fprintf(stderr, "bench_history: %s answered %d\n", k ? "the API" : "the bare server", status);
+				rc = -1;
+				break;
+			}
+		}
+	}
+	for (int k = 0; k < 3; k++)
+		if (conns[k].fd >= 0)
+			close(conns[k].fd);
+	return rc;
 }
 
 struct span {
@@ -129,7 +168,7 @@ int main(int argc, char **argv)
 			fd_limit = strtol(argv[i + 1], NULL, 10);
 	}
 	if (!port || !token || !entity || !rrd || n < 10) {
-		fprintf(stderr, "usage: bench_history --port P --token T --entity CODE --rrd FILE [--n 200]\n");
+		fprintf(stderr, "usage: bench_history --port P --token T --entity CODE --rrd FILE [--n 200] [--fd-limit N]\n");
 		return 2;
 	}
 	struct rlimit rl;
@@ -141,9 +180,9 @@ int main(int argc, char **argv)
 	double *fetch = malloc((size_t)n * sizeof *fetch), *reader = malloc((size_t)n * sizeof *reader),
 	       *api = malloc((size_t)n * sizeof *api), *repeat = malloc((size_t)n * sizeof *repeat),
 	       *bare_rt = malloc((size_t)n * sizeof *bare_rt);
-	printf("%-5s %6s  %-15s %-15s %-15s %-15s %-15s %-15s %-13s %-13s\n", "range", "bytes", "rrd_fetch_r", "rrdread",
+	printf("%-8s %6s  %-15s %-15s %-15s %-15s %-15s %-15s %-13s %-13s\n", "range", "bytes", "rrd_fetch_r", "rrdread",
 	       "bare lws HTTP", "fetch + bare", "API, read", "API, repeated", "read/base", "repeat/base");
-	printf("%-5s %6s  %-15s %-15s %-15s %-15s %-15s %-15s %-13s %-13s\n", "", "", "p50 / p99 ms", "p50 / p99 ms",
+	printf("%-8s %6s  %-15s %-15s %-15s %-15s %-15s %-15s %-13s %-13s\n", "", "", "p50 / p99 ms", "p50 / p99 ms",
 	       "p50 / p99 ms", "p50 / p99 ms", "p50 / p99 ms", "p50 / p99 ms", "p50 / p99", "p50 / p99");
 	for (size_t s = 0; s < 2; s++) {
 		int64_t now = (int64_t)time(NULL), start = now - spans[s].seconds, res = spans[s].resolution;
@@ -177,43 +216,35 @@ int main(int argc, char **argv)
 			reader[i] = (bench_now() - t0) * 1e3;
 		}
 		free(out);
-		/* Interleaved, so noise from the other engineers' jobs falls on all alike. */
-		for (int i = 0; i < n; i++) {
-			double t0 = bench_now();
-			char *reply = bench_http_get(bare_port, path);
-			bare_rt[i] = (bench_now() - t0) * 1e3;
-			free(reply);
-			for (int cached = 0; cached < 2; cached++) {
-				t0 = bench_now();
-				reply = bench_http_get_with(port, path, cached ? "" : "Cache-Control: no-cache\r\n");
-				(cached ? repeat : api)[i] = (bench_now() - t0) * 1e3;
-				if (!reply || !strstr(reply, " 200 ")) {
-					fprintf(stderr, "bench_history: %s\n", reply ? reply : "no reply");
-					return 1;
-				}
-				free(reply);
-			}
+		size_t bytes = strlen(body + 4);
+		for (int keep = 0; keep < 2; keep++) {
+			if (time_http(port, bare_port, path, keep, n, bare_rt, api, repeat) < 0)
+				return 1;
+			double f50 = pct(fetch, n, 0.5), f99 = pct(fetch, n, 0.99), r50 = pct(reader, n, 0.5),
+			       r99 = pct(reader, n, 0.99), b50 = pct(bare_rt, n, 0.5), b99 = pct(bare_rt, n, 0.99),
+			       a50 = pct(api, n, 0.5), a99 = pct(api, n, 0.99), c50 = pct(repeat, n, 0.5),
+			       c99 = pct(repeat, n, 0.99);
+			char label[32];
+			snprintf(label, sizeof label, "%s%s", spans[s].label, keep ? " (k)" : "");
+			printf("%-8s %6zu  %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f "
+			       "%6.3f / %-6.3f %4.2fx / %-4.2fx %4.2fx / %.2fx\n",
+			       label, bytes, f50, f99, r50, r99, b50, b99, f50 + b50, f99 + b99, a50, a99, c50, c99,
+			       a50 / (f50 + b50), a99 / (f99 + b99), c50 / (f50 + b50), c99 / (f99 + b99));
+			const char *mode = keep ? "keepalive" : "new_conn";
+			bench_result("history.fetch_p50_ms", "%s %s %.3f", spans[s].label, mode, f50);
+			bench_result("history.rrdread_p50_ms", "%s %s %.3f", spans[s].label, mode, r50);
+			bench_result("history.bare_http_p50_ms", "%s %s %.3f", spans[s].label, mode, b50);
+			bench_result("history.api_p50_ms", "%s %s %.3f", spans[s].label, mode, a50);
+			bench_result("history.api_p99_ms", "%s %s %.3f", spans[s].label, mode, a99);
+			bench_result("history.api_repeat_p50_ms", "%s %s %.3f", spans[s].label, mode, c50);
+			bench_result("history.api_repeat_p99_ms", "%s %s %.3f", spans[s].label, mode, c99);
 		}
 		bare_stop();
-		size_t bytes = strlen(body + 4);
 		free(sample);
-		double f50 = pct(fetch, n, 0.5), f99 = pct(fetch, n, 0.99), r50 = pct(reader, n, 0.5), r99 = pct(reader, n, 0.99),
-		       b50 = pct(bare_rt, n, 0.5), b99 = pct(bare_rt, n, 0.99), a50 = pct(api, n, 0.5), a99 = pct(api, n, 0.99),
-		       c50 = pct(repeat, n, 0.5), c99 = pct(repeat, n, 0.99);
-		printf("%-5s %6zu  %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f %6.3f / %-6.3f "
-		       "%4.2fx / %-4.2fx %4.2fx / %.2fx\n",
-		       spans[s].label, bytes, f50, f99, r50, r99, b50, b99, f50 + b50, f99 + b99, a50, a99, c50, c99,
-		       a50 / (f50 + b50), a99 / (f99 + b99), c50 / (f50 + b50), c99 / (f99 + b99));
-		bench_result("history.fetch_p50_ms", "%s %.3f", spans[s].label, f50);
-		bench_result("history.rrdread_p50_ms", "%s %.3f", spans[s].label, r50);
-		bench_result("history.bare_http_p50_ms", "%s %.3f", spans[s].label, b50);
-		bench_result("history.api_p50_ms", "%s %.3f", spans[s].label, a50);
-		bench_result("history.api_p99_ms", "%s %.3f", spans[s].label, a99);
-		bench_result("history.api_repeat_p50_ms", "%s %.3f", spans[s].label, c50);
-		bench_result("history.api_repeat_p99_ms", "%s %.3f", spans[s].label, c99);
 	}
 	printf("aim: the API within 2x of rrd_fetch_r + a bare lws HTTP round trip of the same bytes (p50 and p99);\n"
-	       "every request on a new connection (Connection: close), bare, read and repeated interleaved.\n");
+	       "rows without (k): every request on a new connection (Connection: close); (k): one kept-alive\n"
+	       "connection each for bare, read and repeated; the three interleaved either way.\n");
 	free(bare_rt);
 	free(fetch);
 	free(reader);

@@ -12,10 +12,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -150,6 +152,56 @@ static inline char *bench_http_get_with(int port, const char *path, const char *
 static inline char *bench_http_get(int port, const char *path)
 {
 	return bench_http_get_with(port, path, "");
+}
+
+/* A kept-alive connection: open once, then GETs one after another, each
+ * reply read to the end of its Content-Length. fd -1 when closed. */
+struct bench_conn {
+	int fd, port;
+};
+
+static inline int bench_conn_open(struct bench_conn *c, int port)
+{
+	c->port = port;
+	c->fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	int one = 1;
+	if (c->fd < 0 || setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) < 0 ||
+	    connect(c->fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
+		if (c->fd >= 0)
+			close(c->fd);
+		c->fd = -1;
+		return -1;
+	}
+	return 0;
+}
+
+/* The status code of a GET on c (its body read and dropped), or -1. */
+static inline int bench_conn_get(struct bench_conn *c, const char *path, const char *extra)
+{
+	char req[1024], buf[1 << 16];
+	int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n", path, extra);
+	if (c->fd < 0 || n < 0 || (size_t)n >= sizeof req || send(c->fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		return -1;
+	size_t len = 0, want = 0;
+	char *body = NULL;
+	while (!body || len < want) {
+		ssize_t got = recv(c->fd, buf + len, sizeof buf - len - 1, 0);
+		if (got <= 0)
+			return -1;
+		len += (size_t)got;
+		buf[len] = '\0';
+		if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+			const char *cl = strcasestr(buf, "content-length:");
+			if (!cl || cl > body)
+				return -1;
+			want = (size_t)(body + 4 - buf) + strtoul(cl + 15, NULL, 10);
+			if (want >= sizeof buf)
+				return -1;
+		}
+	}
+	return (int)strtol(buf + 9, NULL, 10);
 }
 
 /* Value of an unlabelled metric in Prometheus text, or -1. */
