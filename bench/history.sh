@@ -3,11 +3,14 @@
 # same RRD file (issue 3). Starts fpmond on a county, sends a village a day of
 # five-minute samples through the ingest API, has the RRD writer write them
 # (SIGUSR1), then times a day at 300 s and a year at 1 day both ways
-# (bench_history), twice: placed as the scheduler likes, then with the daemon,
-# the bare server and the client on one core. On this 2-vCPU VM a round trip
-# costs ~15 us or ~70 us depending on whether a halted vCPU must be woken,
-# and the first run mostly measures that luck; the second, the software.
-# About 40 s; a temp dir removed at the end.
+# (bench_history), three times: placed as the scheduler likes; the daemon, the
+# bare server and the client on one core; the servers on one core and the
+# client on the other. On this 2-vCPU VM a round trip costs ~15 us when client
+# and server share a vCPU and ~70 us when a halted one must be woken, and the
+# scheduler puts the bare server beside the client far more often than the
+# daemon (whose service thread also wakes reader threads): the first run
+# mostly measures that placement, the other two compare like with like.
+# About a minute; a temp dir removed at the end.
 set -eu
 BUILD=${1:-build}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -60,11 +63,16 @@ prev=-1
 i=0
 while [ "$(calls)" != "$prev" ] && [ $i -lt 120 ]; do prev=$(calls); sleep 1; i=$((i + 1)); done
 FDS=$(awk '/^Max open files/ { print $4 }' "/proc/$PID/limits")
-echo "-- placed by the scheduler" >&2
-"$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 --fd-limit "$FDS" | grep -v '^RESULT'
-echo "-- daemon, bare server and client on one core (taskset -c 0)" >&2
 ALL=$(taskset -p "$PID" | awk '{ print $NF }')
-taskset -a -p -c 0 "$PID" > /dev/null
-taskset -c 0 "$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" --rrd "$RRD" --n 1000 \
-	--fd-limit "$FDS" | grep -v '^RESULT'
-taskset -a -p "$ALL" "$PID" > /dev/null
+measure() { # title [taskset cpus for the daemon] [for the client] [bare server's cpu]
+	echo "-- $1" >&2
+	if [ -n "${2:-}" ]; then taskset -a -p -c "$2" "$PID" > /dev/null; fi
+	${3:+taskset -c "$3"} "$B/bench_history" --port "$PORT" --token "$DISPLAY_TOKEN" --entity "$VILLAGE" \
+		--rrd "$RRD" --n 1000 --fd-limit "$FDS" ${4:+--bare-cpu "$4"} | grep -v '^RESULT'
+	taskset -a -p "$ALL" "$PID" > /dev/null
+}
+measure "placed by the scheduler"
+measure "daemon, bare server and client on one core" 0 0
+if [ "$(nproc)" -ge 2 ]; then
+	measure "the servers on core 1, the client on core 0 (as for a client on another machine)" 1 0 1
+fi
