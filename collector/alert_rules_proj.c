@@ -61,6 +61,7 @@ static int spi_level(const struct alert_options *o, double spi, int open)
 #define PROJECT_SQL(SCOPE) \
 	"WITH scope(id) AS (" SCOPE "), cur AS (" \
 	" SELECT e.id AS id, e.key AS key, p.name AS name, p.location AS location, p.start_date AS start_date," \
+	"  e.created AS created," \
 	"  (SELECT l.value FROM latest l WHERE l.key = e.id * 256 + ?1) AS ev," \
 	"  (SELECT max(l.ts) FROM latest l WHERE l.key BETWEEN e.id * 256 AND e.id * 256 + 255) AS newest_sample," \
 	"  (SELECT max(r.ts) FROM progress_report r WHERE r.project_id = e.id) AS newest_report," \
@@ -71,7 +72,8 @@ static int spi_level(const struct alert_options *o, double spi, int open)
 	" SELECT id, key, name, location, start_date, ev, newest_sample, newest_report, reported," \
 	"  (SELECT min(r.ts) FROM progress_report r WHERE r.project_id = cur.id AND r.progress_pct IS NOT NULL" \
 	"   AND r.ts > coalesce((SELECT max(r2.ts) FROM progress_report r2 WHERE r2.project_id = cur.id" \
-	"   AND r2.progress_pct IS NOT NULL AND r2.progress_pct <> cur.reported), -1))" \
+	"   AND r2.progress_pct IS NOT NULL AND r2.progress_pct <> cur.reported), -1))," \
+	"  created" \
 	" FROM cur"
 
 static const char project_sql_all[] = PROJECT_SQL("SELECT entity_id FROM project");
@@ -133,13 +135,19 @@ static void silent(struct alert_pass *p, sqlite3_stmt *st)
 	int64_t newest = column_int(st, 6), report = column_int(st, 7);
 	if (report > newest)
 		newest = report;
-	int64_t since_day;
+	int64_t since_day, created = column_int(st, 10);
+	int from_registration = 0;
 	if (newest) {
 		since_day = cst_day(newest);
-	} else { /* never reported: counted from the start date */
+	} else { /* never reported: counted from its start date, or from when it was
+		  * registered here if later (no report could arrive before that) */
 		const char *start = (const char *)sqlite3_column_text(st, 4), *why;
 		if (!start || cst_date_parse(start, &since_day, &why) < 0)
 			return;
+		if (created > 0 && cst_day(created) > since_day) {
+			since_day = cst_day(created);
+			from_registration = 1;
+		}
 	}
 	int64_t days = p->today - since_day;
 	if (days < p->opt->project_silent_days)
@@ -150,8 +158,9 @@ static void silent(struct alert_pass *p, sqlite3_stmt *st)
 	c->level = ALERT_LEVEL_WARNING;
 	c->value = (double)days;
 	c->threshold = (double)p->opt->project_silent_days;
-	alert_cand_detail(c, json_pack("{s:o, s:I}", "last_report", newest ? json_integer(newest) : json_null(),
-				       "days", (json_int_t)days));
+	alert_cand_detail(c, json_pack("{s:o, s:I, s:s}", "last_report", newest ? json_integer(newest) : json_null(),
+				       "days", (json_int_t)days, "counted_from",
+				       newest ? "last_report" : from_registration ? "registration" : "start_date"));
 }
 
 int alert_rules_projects(struct alert_pass *p, const char *scope)

@@ -230,6 +230,10 @@ static void render_projects(enum alert_rule_id rule, const char *name, const jso
 			alert_fmt_time(num(d, "last_report"), when, sizeof when);
 			add(zh, "项目 %s 已 %" PRId64 " 天未报送进度（最近一次 %s）", name, num(d, "days"), when);
 			add(en, "Project %s: no progress report for %" PRId64 " days (last %s)", name, num(d, "days"), when);
+		} else if (strcmp(str(d, "counted_from"), "registration") == 0) {
+			add(zh, "项目 %s 自登记入系统起 %" PRId64 " 天未报送进度", name, num(d, "days"));
+			add(en, "Project %s: no progress report in the %" PRId64 " days since it was registered", name,
+			    num(d, "days"));
 		} else {
 			add(zh, "项目 %s 自开工日起 %" PRId64 " 天未报送进度", name, num(d, "days"));
 			add(en, "Project %s: no progress report in the %" PRId64 " days since its start date", name,

@@ -3,7 +3,8 @@
 // (the engine evaluates right after each ingest): its stalled and lagging
 // projects (project_behind, project_stalled, milestone_overdue, ...), a
 // card-payment batch whose funds reached the bank 80 hours ago without a
-// bank result (payment_overdue, critical), and a township whose three
+// bank result (payment_overdue, critical), another whose results then
+// arrive (resolved), and a township whose three
 // villages last reported 40 days ago (township_silent, with the three
 // village_silent alerts grouped under it). The township is added to the
 // region tree with fpmctl while the daemon is stopped.
@@ -55,6 +56,11 @@ before(async () => {
 	await server.post('payment-batch', lateBatch('B-LATE-01', 80, server.county.villages[2].code));
 	await findAlert((a) => a.rule === 'township_silent' && a.entity === QUIET_TOWNSHIP.code, 'the township_silent alert');
 	await findAlert((a) => a.rule === 'payment_overdue' && a.entity === 'B-LATE-01', 'the payment_overdue alert');
+	// a second late batch whose bank results then arrive: an alert fired and resolved
+	await server.post('payment-batch', lateBatch('B-PAID-01', 60, server.county.villages[3].code));
+	await findAlert((a) => a.rule === 'payment_overdue' && a.entity === 'B-PAID-01', 'the paid batch\'s payment_overdue alert');
+	await server.post('payment-results', { batch_id: 'pr-B-PAID-01', results: [0, 1, 2].map((k) => ({ payment_no: `B-PAID-01-${k}`, status: 'paid', at: now - 3600 })) });
+	await findAlert((a) => a.rule === 'payment_overdue' && a.entity === 'B-PAID-01' && a.state === 'resolved', 'that alert resolved');
 	browser = await openBrowser();
 	opBrowser = await openBrowser();
 });
@@ -119,7 +125,7 @@ test('the console lists the real alerts most severe and oldest first, with filte
 	await waitRows(page, [String(cause.id), ...cause.members.map((m) => String(m.id))]);
 	await page.selectOption('select[name="township"]', '');
 	await page.selectOption('select[name="state"]', 'resolved');
-	// project_silent alerts fired while the projects' first reports were on their way, then resolved
+	// the paid batch's alert, resolved by its bank results
 	await page.waitForFunction(() => {
 		const rows = [...document.querySelectorAll('#list tbody tr[data-id]')];
 		return rows.length > 0 && rows.every((r) => r.dataset.state === 'resolved');

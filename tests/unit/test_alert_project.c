@@ -136,6 +136,25 @@ static void test_never_reported_project_is_silent_from_its_start(void **state)
 	assert_non_null(strstr(open_field("project_silent", "XM002", "message_zh"), "自开工日起 35 天未报送进度"));
 }
 
+/* Registered here after its start date: nobody could report before that. */
+static void test_never_reported_project_registered_late_counts_from_registration(void **state)
+{
+	(void)state;
+	char sql[160];
+	snprintf(sql, sizeof sql, "UPDATE entity SET created = %lld WHERE key = 'XM002'", (long long)at("2026-03-20", 9));
+	assert_int_equal(db_exec(env.db, sql), 0);
+	now = at("2026-04-01", 10);
+	report("XM001", 5); /* XM001 is not silent; XM002 (starts 03-01) never reports */
+	size_t mark = n_seen;
+	eval_at(at("2026-04-05", 12)); /* 35 days after its start, 16 after registration */
+	assert_int_equal(count_seen(mark, ALERT_PROJECT_SILENT, ALERT_EV_FIRED), 0);
+	eval_at(at("2026-04-24", 12)); /* 35 days after registration */
+	assert_int_equal(count_seen(mark, ALERT_PROJECT_SILENT, ALERT_EV_FIRED), 1);
+	assert_string_equal(last_seen(ALERT_PROJECT_SILENT, ALERT_EV_FIRED)->entity, "XM002");
+	assert_non_null(strstr(open_field("project_silent", "XM002", "message_zh"), "自登记入系统起 35 天未报送进度"));
+	assert_non_null(strstr(open_field("project_silent", "XM002", "message_en"), "since it was registered"));
+}
+
 static void test_milestones_overdue_in_one_alert(void **state)
 {
 	(void)state;
@@ -282,6 +301,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_project_behind_schedule_catches_up, alert_setup, alert_teardown),
 		cmocka_unit_test_setup_teardown(test_project_stalled_then_silent, alert_setup, alert_teardown),
 		cmocka_unit_test_setup_teardown(test_never_reported_project_is_silent_from_its_start, alert_setup, alert_teardown),
+		cmocka_unit_test_setup_teardown(test_never_reported_project_registered_late_counts_from_registration,
+						alert_setup, alert_teardown),
 		cmocka_unit_test_setup_teardown(test_milestones_overdue_in_one_alert, alert_setup, alert_teardown),
 		cmocka_unit_test_setup_teardown(test_township_silent_groups_its_villages, alert_setup, alert_teardown),
 		cmocka_unit_test_setup_teardown(test_township_share_is_configurable, setup_half, alert_teardown),

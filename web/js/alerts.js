@@ -198,6 +198,7 @@ function figure(key, v) {
 		return fmtNum(v, 2);
 	}
 	if (key === 'village' && typeof v === 'string') return nameOf(v) ? `${nameOf(v)} (${v})` : v;
+	if (key === 'counted_from' && typeof v === 'string' && t(`from_${v}`) !== `from_${v}`) return t(`from_${v}`);
 	if (Array.isArray(v)) return v.map((x) => (typeof x === 'object' ? JSON.stringify(x) : String(x))).join('、');
 	if (typeof v === 'object') return Object.entries(v).map(([k, n]) => `${k}: ${n}`).join('；');
 	return String(v);
