@@ -34,222 +34,12 @@
 #define CHUNK_STEPS     48    /* steps summed into region accumulators at a time */
 #define RETRY_FIRST_S   5     /* after a failed write, retry this soon, doubling... */
 #define RETRY_MAX_S     300   /* ...up to one step */
-#define FILE_LOCKS      64    /* readers vs the writer of a file, striped by entity */
-#define GENERATIONS     4096  /* change counters for readers' caches, by entity hash */
 
-static struct {
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
-	pthread_t thread;
-	int running, stopping, flush_requested;
-	struct rrdw_options opt;
-	char rrdcached[256];
-	sqlite3 *db;
-	struct rrdw_file *files;
-	size_t n_files, cap_files;
-	int32_t *hash;                /* entity_id -> file index, open addressing */
-	size_t hash_cap;
-	int64_t registry_version;
-	struct plan_set plans;
-	int64_t max_sample_id;
-	struct rrdc_conn *rrdc;        /* writer's connection when rrdcached is configured */
-	struct rrdc_batch *batch;      /* rows queued for one BATCH */
-	int64_t retry_at, retry_delay; /* a cycle failed: when to try again (0: none) */
-	pthread_mutex_t read_lock;     /* guards read_conn */
-	struct rrdc_conn *read_conn;   /* readers' FLUSH connection */
-	pthread_rwlock_t file_locks[FILE_LOCKS]; /* taken before lock, never after */
-	/* The chunk of steps a cycle is writing: leaves go first, then their
-	 * regions, so readers of a region take the rows of the leaves already
-	 * written from the region's partial sums (guarded by lock). */
-	struct {
-		int64_t seq, from;
-		size_t n;
-		struct rrdw_acc **accs;    /* by file index; NULL outside a chunk */
-		size_t n_accs;
-	} chunk;
-	pthread_once_t file_locks_once;
-	_Atomic uint64_t generation[GENERATIONS]; /* bumped after a change is in place */
-	_Atomic uint64_t epoch;                   /* bumped when the registry reloads */
-} w = {.file_locks_once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
+struct rrdw_writer rrdw_state = {.file_locks_once = PTHREAD_ONCE_INIT, .lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER,
        .read_lock = PTHREAD_MUTEX_INITIALIZER};
+static struct rrdw_writer *const w = &rrdw_state;
 
-static int64_t now_s(void) { return w.opt.clock ? w.opt.clock() : (int64_t)time(NULL); }
-
-/* ---- file table ---- */
-
-static size_t hash_slot(int64_t id) { return (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 20); }
-
-static void file_locks_init(void)
-{
-	for (size_t i = 0; i < FILE_LOCKS; i++)
-		pthread_rwlock_init(&w.file_locks[i], NULL);
-}
-
-static pthread_rwlock_t *file_lock(int64_t entity_id)
-{
-	pthread_once(&w.file_locks_once, file_locks_init);
-	return &w.file_locks[hash_slot(entity_id) % FILE_LOCKS];
-}
-
-void rrdw_read_begin(int64_t entity_id)
-{
-	pthread_rwlock_rdlock(file_lock(entity_id));
-}
-
-void rrdw_read_end(int64_t entity_id)
-{
-	pthread_rwlock_unlock(file_lock(entity_id));
-}
-
-uint64_t rrdw_generation(int64_t entity_id)
-{
-	return atomic_load(&w.epoch) + atomic_load(&w.generation[hash_slot(entity_id) % GENERATIONS]);
-}
-
-/* After a change of f's rows: it and every region it sums into. */
-static void changed_locked(const struct rrdw_file *f)
-{
-	atomic_fetch_add(&w.generation[hash_slot(f->entity_id) % GENERATIONS], 1);
-	for (size_t p = 0; p < f->n_parents; p++)
-		if (f->parents[p] >= 0)
-			atomic_fetch_add(&w.generation[hash_slot(w.files[f->parents[p]].entity_id) % GENERATIONS], 1);
-}
-
-/* The write lock of file `index` (indexes are stable; the array may move). */
-static pthread_rwlock_t *file_lock_of(size_t index)
-{
-	pthread_mutex_lock(&w.lock);
-	int64_t entity_id = w.files[index].entity_id;
-	pthread_mutex_unlock(&w.lock);
-	return file_lock(entity_id);
-}
-
-static int32_t find_file(int64_t entity_id)
-{
-	if (!w.hash_cap)
-		return -1;
-	for (size_t i = hash_slot(entity_id) & (w.hash_cap - 1);; i = (i + 1) & (w.hash_cap - 1)) {
-		if (w.hash[i] < 0)
-			return -1;
-		if (w.files[w.hash[i]].entity_id == entity_id)
-			return w.hash[i];
-	}
-}
-
-static void rehash(void)
-{
-	free(w.hash);
-	for (w.hash_cap = 64; w.hash_cap < w.n_files * 2; w.hash_cap *= 2)
-		;
-	w.hash = xmalloc(w.hash_cap * sizeof *w.hash);
-	memset(w.hash, 0xff, w.hash_cap * sizeof *w.hash);
-	for (size_t f = 0; f < w.n_files; f++) {
-		size_t i = hash_slot(w.files[f].entity_id) & (w.hash_cap - 1);
-		while (w.hash[i] >= 0)
-			i = (i + 1) & (w.hash_cap - 1);
-		w.hash[i] = (int32_t)f;
-	}
-}
-
-static int32_t add_file(const struct reg_entity *e)
-{
-	if (w.n_files == w.cap_files) {
-		w.cap_files = w.cap_files ? w.cap_files * 2 : 1024;
-		w.files = xreallocarray(w.files, w.cap_files, sizeof *w.files);
-	}
-	struct rrdw_file *f = &w.files[w.n_files];
-	memset(f, 0, sizeof *f);
-	f->entity_id = e->id;
-	for (size_t d = 0; d < CAT_MAX_DS; d++)
-		f->held[d] = NAN;
-	w.n_files++;
-	if (w.n_files * 2 > w.hash_cap)
-		rehash();
-	else {
-		size_t i = hash_slot(e->id) & (w.hash_cap - 1);
-		while (w.hash[i] >= 0)
-			i = (i + 1) & (w.hash_cap - 1);
-		w.hash[i] = (int32_t)(w.n_files - 1);
-	}
-	return (int32_t)(w.n_files - 1);
-}
-
-static int is_region(enum reg_kind k) { return k <= REG_TOWNSHIP; }
-
-/* Bring the file table in line with the registry: new entities, parents, project facts. */
-static void sync_registry_locked(void)
-{
-	struct registry *r = reg_acquire();
-	if (!r || r->version == w.registry_version) {
-		reg_release(r);
-		return;
-	}
-	for (size_t i = 0; i < r->n; i++) {
-		const struct reg_entity *e = &r->e[i];
-		int32_t at = find_file(e->id);
-		if (at < 0)
-			at = add_file(e);
-		struct rrdw_file *f = &w.files[at];
-		f->kind = e->kind;
-		f->layout = e->kind == REG_PROJECT ? CAT_PROJECT : e->kind == REG_VILLAGE ? CAT_VILLAGE : CAT_REGION;
-		snprintf(f->key, sizeof f->key, "%s", e->key);
-		f->stage = e->stage;
-		f->invest_fen = (double)e->invest_fen;
-	}
-	/* Parents: every enclosing region of a village, or of a project's location. */
-	for (size_t i = 0; i < w.n_files; i++)
-		w.files[i].n_children = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		const struct reg_entity *e = &r->e[i];
-		struct rrdw_file *f = &w.files[find_file(e->id)];
-		f->n_parents = 0;
-		if (is_region(e->kind))
-			continue;
-		for (int32_t up = e->parent, hops = 0; up >= 0 && hops < 8; up = r->e[up].parent, hops++)
-			if (is_region(r->e[up].kind) && f->n_parents < RRDW_MAX_PARENTS)
-				f->parents[f->n_parents++] = find_file(r->e[up].id);
-	}
-	/* And the inverse, so reading a region's current value visits only its leaves. */
-	for (size_t i = 0; i < w.n_files; i++) {
-		for (size_t p = 0; p < w.files[i].n_parents; p++) {
-			struct rrdw_file *region = &w.files[w.files[i].parents[p]];
-			if (region->n_children == region->cap_children) {
-				region->cap_children = region->cap_children ? region->cap_children * 2 : 16;
-				region->children = xreallocarray(region->children, region->cap_children, sizeof *region->children);
-			}
-			region->children[region->n_children++] = (int32_t)i;
-		}
-	}
-	w.registry_version = r->version;
-	reg_release(r);
-	plan_set_free(&w.plans);
-	if (plan_load(w.db, &w.plans) < 0)
-		log_error_rl("rrd writer: loading milestone plans failed: %s", sqlite3_errmsg(w.db));
-	atomic_fetch_add(&w.epoch, 1);
-}
-
-/* ---- paths ---- */
-
-static int path_of(const struct rrdw_file *f, char *buf, size_t cap)
-{
-	int n;
-	if (f->kind == REG_PROJECT)
-		n = snprintf(buf, cap, "%s/project/%s.rrd", w.opt.rrd_dir, f->key);
-	else /* shard regions and villages by county: a province has ~20,000 villages */
-		n = snprintf(buf, cap, "%s/%s/%.6s/%s.rrd", w.opt.rrd_dir,
-			     f->kind == REG_VILLAGE ? "village" : "region", f->key, f->key);
-	return n > 0 && (size_t)n < cap ? 0 : -1;
-}
-
-int rrdw_path(int64_t entity_id, char *buf, size_t cap)
-{
-	pthread_mutex_lock(&w.lock);
-	sync_registry_locked();
-	int32_t at = find_file(entity_id);
-	int rc = at < 0 ? -1 : path_of(&w.files[at], buf, cap);
-	pthread_mutex_unlock(&w.lock);
-	return rc;
-}
+static int64_t now_s(void) { return w->opt.clock ? w->opt.clock() : (int64_t)time(NULL); }
 
 /* ---- samples in ---- */
 
@@ -266,42 +56,42 @@ static void add_change_locked(struct rrdw_file *f, int ds, int64_t ts, double va
 	f->changes[f->n_changes++] = (struct rrdw_change){ts, sample_id, (int16_t)ds, value};
 }
 
-static void observe_one_locked(int64_t entity_id, int metric, int64_t ts, double value, int64_t sample_id)
+void rrdw_observe_one_locked(int64_t entity_id, int metric, int64_t ts, double value, int64_t sample_id)
 {
-	if (sample_id > w.max_sample_id)
-		w.max_sample_id = sample_id;
-	int32_t at = find_file(entity_id);
+	if (sample_id > w->max_sample_id)
+		w->max_sample_id = sample_id;
+	int32_t at = rrdw_find_file(entity_id);
 	if (at < 0) {
-		sync_registry_locked(); /* an entity newer than our table */
-		at = find_file(entity_id);
+		rrdw_sync_registry_locked(); /* an entity newer than our table */
+		at = rrdw_find_file(entity_id);
 		if (at < 0)
 			return;
 	}
-	struct rrdw_file *f = &w.files[at];
+	struct rrdw_file *f = &w->files[at];
 	int ds = cat_ds_index(f->layout, metric);
 	if (ds >= 0) {
 		add_change_locked(f, ds, ts, value, sample_id);
-		changed_locked(f);
+		rrdw_changed_locked(f);
 	}
 }
 
 void rrdw_observe(const struct ingest_effects *fx, void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&w.lock);
+	pthread_mutex_lock(&w->lock);
 	for (size_t i = 0; i < fx->n_samples; i++) {
 		const struct ingest_sample *s = &fx->samples[i];
-		observe_one_locked(s->entity_id, s->metric, s->ts, s->value, s->sample_id);
+		rrdw_observe_one_locked(s->entity_id, s->metric, s->ts, s->value, s->sample_id);
 	}
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 }
 
 int64_t rrdw_last_written(int64_t entity_id)
 {
-	pthread_mutex_lock(&w.lock);
-	int32_t at = find_file(entity_id);
-	int64_t last = at < 0 ? 0 : w.files[at].last_ts;
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_lock(&w->lock);
+	int32_t at = rrdw_find_file(entity_id);
+	int64_t last = at < 0 ? 0 : w->files[at].last_ts;
+	pthread_mutex_unlock(&w->lock);
 	return last;
 }
 
@@ -331,26 +121,26 @@ static void advance_locked(struct rrdw_file *f, int64_t to)
 /* rrdcached: send what is queued; a broken connection is reopened next time. */
 static void rrdc_send(void)
 {
-	if (!w.batch)
+	if (!w->batch)
 		return;
 	char err[512];
-	int rejected = rrdc_batch_commit(w.batch, err, sizeof err);
+	int rejected = rrdc_batch_commit(w->batch, err, sizeof err);
 	if (rejected < 0) {
-		stats_add(&stats.rrd_errors, rrdc_batch_lines(w.batch));
-		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached %s: %s", w.rrdcached, err);
+		stats_add(&stats.rrd_errors, rrdc_batch_lines(w->batch));
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached %s: %s", w->rrdcached, err);
 	} else if (rejected > 0) {
 		const struct rrdc_failure *fail;
-		size_t n = rrdc_batch_failures(w.batch, &fail);
+		size_t n = rrdc_batch_failures(w->batch, &fail);
 		stats_add(&stats.rrd_errors, n);
 		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached refused %zu lines, first %s: %s",
 			    n, fail[0].path, fail[0].message);
 	}
-	stats_add(&stats.rrd_calls, rrdc_batch_lines(w.batch));
-	rrdc_batch_free(w.batch);
-	w.batch = NULL;
-	if (w.rrdc && rrdc_is_broken(w.rrdc)) {
-		rrdc_close(w.rrdc);
-		w.rrdc = NULL;
+	stats_add(&stats.rrd_calls, rrdc_batch_lines(w->batch));
+	rrdc_batch_free(w->batch);
+	w->batch = NULL;
+	if (w->rrdc && rrdc_is_broken(w->rrdc)) {
+		rrdc_close(w->rrdc);
+		w->rrdc = NULL;
 	}
 }
 
@@ -358,22 +148,22 @@ static void rrdc_send(void)
 static long rrdc_queue(const char *path, int *exists, size_t n_ds, const int64_t *ts,
 		       const double *values, size_t n, char *err, size_t errlen)
 {
-	if (!w.rrdc && !(w.rrdc = rrdc_open(w.rrdcached, 5000, err, errlen)))
+	if (!w->rrdc && !(w->rrdc = rrdc_open(w->rrdcached, 5000, err, errlen)))
 		return -1;
 	size_t skip = 0;
 	if (*exists == 1) { /* after a restart the daemon may hold rows we replay */
 		int64_t last = 0;
-		if (rrdc_last_update(w.rrdc, path, &last, err, errlen) < 0)
+		if (rrdc_last_update(w->rrdc, path, &last, err, errlen) < 0)
 			return -1;
 		while (skip < n && ts[skip] <= last)
 			skip++;
 		*exists = 2;
 	}
-	if (!w.batch)
-		w.batch = rrdc_batch_begin(w.rrdc);
-	if (rrdc_batch_add(w.batch, path, n_ds, ts + skip, values + skip * n_ds, n - skip, err, errlen) < 0)
+	if (!w->batch)
+		w->batch = rrdc_batch_begin(w->rrdc);
+	if (rrdc_batch_add(w->batch, path, n_ds, ts + skip, values + skip * n_ds, n - skip, err, errlen) < 0)
 		return -1;
-	if (rrdc_batch_rows(w.batch) >= BATCH_ROWS_MAX)
+	if (rrdc_batch_rows(w->batch) >= BATCH_ROWS_MAX)
 		rrdc_send();
 	return (long)(n - skip);
 }
@@ -388,7 +178,7 @@ static int write_file(const struct rrdw_file *snapshot, int *exists, int64_t fro
 	if (skip >= n)
 		return 0;
 	char path[1024], err[512];
-	if (path_of(snapshot, path, sizeof path) < 0)
+	if (rrdw_path_of(snapshot, path, sizeof path) < 0)
 		return -1;
 	if (!*exists) {
 		if (rrdfile_create(path, from + (int64_t)skip * RRDFILE_STEP, l->ds_name, l->n_ds, err, sizeof err) < 0) {
@@ -402,7 +192,7 @@ static int write_file(const struct rrdw_file *snapshot, int *exists, int64_t fro
 	for (size_t i = skip; i < n; i++)
 		ts[i - skip] = from + (int64_t)(i + 1) * RRDFILE_STEP;
 	long wrote;
-	if (w.rrdcached[0]) {
+	if (w->rrdcached[0]) {
 		wrote = rrdc_queue(path, exists, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
 	} else {
 		wrote = rrdfile_update(path, l->n_ds, ts, values + skip * l->n_ds, n - skip, err, sizeof err);
@@ -415,22 +205,6 @@ static int write_file(const struct rrdw_file *snapshot, int *exists, int64_t fro
 	}
 	stats_add(&stats.rrd_rows_written, (uint64_t)wrote);
 	return 0;
-}
-
-int rrdw_prepare_read(const char *path, char *err, size_t errlen)
-{
-	if (!w.rrdcached[0])
-		return 0;
-	pthread_mutex_lock(&w.read_lock);
-	if (w.read_conn && rrdc_is_broken(w.read_conn)) {
-		rrdc_close(w.read_conn);
-		w.read_conn = NULL;
-	}
-	if (!w.read_conn)
-		w.read_conn = rrdc_open(w.rrdcached, 5000, err, errlen);
-	int rc = w.read_conn ? rrdc_flush_file(w.read_conn, path, err, errlen) : -1;
-	pthread_mutex_unlock(&w.read_lock);
-	return rc;
 }
 
 /* What advance_locked changed, to put back when the write fails. */
@@ -479,12 +253,12 @@ static void undo_locked(struct rrdw_file *f, const struct undo *u)
 static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc **accs,
 		       size_t n_accs)
 {
-	pthread_rwlock_t *file_locked = file_lock_of(index);
+	pthread_rwlock_t *file_locked = rrdw_file_lock_of(index);
 	pthread_rwlock_wrlock(file_locked); /* from the state's advance to the write's end */
-	pthread_mutex_lock(&w.lock);
-	struct rrdw_file *f = &w.files[index];
+	pthread_mutex_lock(&w->lock);
+	struct rrdw_file *f = &w->files[index];
 	rrdw_sort_changes(f);
-	rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, rows, NULL);
+	rrdw_leaf_rows(f, plan_find(&w->plans, f->entity_id), from, n, rows, NULL);
 	int64_t written_before = f->last_ts, to = from + (int64_t)n * RRDFILE_STEP;
 	/* Into the region sums in the same locked step as the advance: a reader
 	 * of a region sees this leaf's rows in exactly one of the two. */
@@ -498,7 +272,7 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 		}
 		rrdw_acc_add(accs[parent], f, rows);
 	}
-	f->chunk_seq = w.chunk.seq;
+	f->chunk_seq = w->chunk.seq;
 	struct rrdw_file snapshot = *f;
 	struct undo undo = {0};
 	int failed = f->failed;
@@ -507,15 +281,15 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 		advance_locked(f, to);
 	}
 	int exists = f->exists;
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 
 	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
-	pthread_mutex_lock(&w.lock);
-	w.files[index].exists = exists;
+	pthread_mutex_lock(&w->lock);
+	w->files[index].exists = exists;
 	if (rc < 0 && !failed)
-		undo_locked(&w.files[index], &undo);
-	changed_locked(&w.files[index]);
-	pthread_mutex_unlock(&w.lock);
+		undo_locked(&w->files[index], &undo);
+	rrdw_changed_locked(&w->files[index]);
+	pthread_mutex_unlock(&w->lock);
 	pthread_rwlock_unlock(file_locked);
 	free(undo.used);
 }
@@ -530,12 +304,12 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	rrdw_acc_rows(acc, rows);
 	rrdw_acc_free(&empty);
 	size_t n_ds = cat_layout(CAT_REGION)->n_ds;
-	pthread_rwlock_t *file_locked = file_lock_of(index);
+	pthread_rwlock_t *file_locked = rrdw_file_lock_of(index);
 	pthread_rwlock_wrlock(file_locked);
-	pthread_mutex_lock(&w.lock);
-	struct rrdw_file *f = &w.files[index];
+	pthread_mutex_lock(&w->lock);
+	struct rrdw_file *f = &w->files[index];
 	int64_t written_before = f->last_ts;
-	f->chunk_seq = w.chunk.seq; /* readers: its rows of this chunk are in its own state now */
+	f->chunk_seq = w->chunk.seq; /* readers: its rows of this chunk are in its own state now */
 	struct rrdw_file snapshot = *f;
 	struct undo undo = {0};
 	int failed = f->failed;
@@ -545,14 +319,14 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 		f->last_ts = from + (int64_t)n * RRDFILE_STEP;
 	}
 	int exists = f->exists;
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
-	pthread_mutex_lock(&w.lock);
-	w.files[index].exists = exists;
+	pthread_mutex_lock(&w->lock);
+	w->files[index].exists = exists;
 	if (rc < 0 && !failed)
-		undo_locked(&w.files[index], &undo);
-	changed_locked(&w.files[index]);
-	pthread_mutex_unlock(&w.lock);
+		undo_locked(&w->files[index], &undo);
+	rrdw_changed_locked(&w->files[index]);
+	pthread_mutex_unlock(&w->lock);
 	pthread_rwlock_unlock(file_locked);
 	free(undo.used);
 }
@@ -560,17 +334,17 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 /* Record how far every file got, and which samples are now safely in rows. */
 static void persist_state(int64_t max_sample_at_start)
 {
-	sqlite3_stmt *st = db_prepare(w.db,
+	sqlite3_stmt *st = db_prepare(w->db,
 		"INSERT INTO rrd_state(entity_id, last_ts, held) VALUES (?1, ?2, ?3)"
 		" ON CONFLICT(entity_id) DO UPDATE SET last_ts = excluded.last_ts, held = excluded.held");
-	if (db_begin(w.db) < 0) {
+	if (db_begin(w->db) < 0) {
 		sqlite3_finalize(st);
 		return;
 	}
 	int64_t min_pending = INT64_MAX;
-	pthread_mutex_lock(&w.lock);
-	for (size_t i = 0; i < w.n_files; i++) {
-		const struct rrdw_file *f = &w.files[i];
+	pthread_mutex_lock(&w->lock);
+	for (size_t i = 0; i < w->n_files; i++) {
+		const struct rrdw_file *f = &w->files[i];
 		for (size_t c = 0; c < f->n_changes; c++)
 			if (f->changes[c].sample_id < min_pending)
 				min_pending = f->changes[c].sample_id;
@@ -582,33 +356,33 @@ static void persist_state(int64_t max_sample_at_start)
 		sqlite3_step(st);
 		sqlite3_reset(st);
 	}
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 	sqlite3_finalize(st);
 	int64_t applied = max_sample_at_start;
 	if (min_pending != INT64_MAX && min_pending - 1 < applied)
 		applied = min_pending - 1;
-	if (db_meta_set(w.db, "rrd_applied_sample", applied) < 0 || db_commit(w.db) < 0) {
-		db_rollback(w.db);
-		log_error_rl("rrd writer: saving its progress failed: %s", sqlite3_errmsg(w.db));
+	if (db_meta_set(w->db, "rrd_applied_sample", applied) < 0 || db_commit(w->db) < 0) {
+		db_rollback(w->db);
+		log_error_rl("rrd writer: saving its progress failed: %s", sqlite3_errmsg(w->db));
 	}
 }
 
 /* After a cycle: how many files are behind, and when to try them again. */
 static void note_failures(void)
 {
-	pthread_mutex_lock(&w.lock);
+	pthread_mutex_lock(&w->lock);
 	int64_t failing = 0;
-	for (size_t i = 0; i < w.n_files; i++)
-		failing += w.files[i].failed;
+	for (size_t i = 0; i < w->n_files; i++)
+		failing += w->files[i].failed;
 	if (failing) {
-		w.retry_delay = w.retry_delay ? w.retry_delay * 2 : RETRY_FIRST_S;
-		if (w.retry_delay > RETRY_MAX_S)
-			w.retry_delay = RETRY_MAX_S;
-		w.retry_at = now_s() + w.retry_delay;
+		w->retry_delay = w->retry_delay ? w->retry_delay * 2 : RETRY_FIRST_S;
+		if (w->retry_delay > RETRY_MAX_S)
+			w->retry_delay = RETRY_MAX_S;
+		w->retry_at = now_s() + w->retry_delay;
 	} else {
-		w.retry_delay = w.retry_at = 0;
+		w->retry_delay = w->retry_at = 0;
 	}
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 	atomic_store(&stats.rrd_files_failing, failing);
 	if (!failing) /* logged only if write_limit had been complaining */
 		log_limit_clear(&write_limit, "rrd writer: RRD files are writable again; every pending row is written");
@@ -620,12 +394,12 @@ static long cycle(int64_t T)
 	int64_t started = now_s();
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	pthread_mutex_lock(&w.lock);
-	sync_registry_locked();
-	int64_t max_sample = w.max_sample_id, window = T;
-	int64_t floor_ts = T - (int64_t)w.opt.flush_steps * RRDFILE_STEP;
-	for (size_t i = 0; i < w.n_files; i++) {
-		struct rrdw_file *f = &w.files[i];
+	pthread_mutex_lock(&w->lock);
+	rrdw_sync_registry_locked();
+	int64_t max_sample = w->max_sample_id, window = T;
+	int64_t floor_ts = T - (int64_t)w->opt.flush_steps * RRDFILE_STEP;
+	for (size_t i = 0; i < w->n_files; i++) {
+		struct rrdw_file *f = &w->files[i];
 		f->failed = 0; /* every file gets its chance again */
 		rrdw_sort_changes(f);
 		if (!f->last_ts && f->layout == CAT_REGION)
@@ -645,19 +419,19 @@ static long cycle(int64_t T)
 		if (f->last_ts < window)
 			window = f->last_ts;
 	}
-	for (size_t i = 0; i < w.n_files; i++)
-		if (!w.files[i].last_ts)
-			w.files[i].last_ts = window < floor_ts ? window : floor_ts;
-	size_t n_files = w.n_files, n_leaves = 0, n_regions = 0;
+	for (size_t i = 0; i < w->n_files; i++)
+		if (!w->files[i].last_ts)
+			w->files[i].last_ts = window < floor_ts ? window : floor_ts;
+	size_t n_files = w->n_files, n_leaves = 0, n_regions = 0;
 	/* Indexes are stable (the table only grows), the array may move: copy the plan of work. */
 	size_t *leaves = xmalloc((n_files + 1) * sizeof *leaves), *regions = xmalloc((n_files + 1) * sizeof *regions);
 	for (size_t i = 0; i < n_files; i++) {
-		if (w.files[i].layout == CAT_REGION)
+		if (w->files[i].layout == CAT_REGION)
 			regions[n_regions++] = i;
 		else
 			leaves[n_leaves++] = i;
 	}
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 
 	struct rrdw_acc **accs = xcalloc(n_files, sizeof *accs);
 	double *rows = xmalloc(CHUNK_STEPS * CAT_MAX_DS * sizeof *rows);
@@ -665,31 +439,31 @@ static long cycle(int64_t T)
 		size_t n = (size_t)((T - from) / RRDFILE_STEP);
 		if (n > CHUNK_STEPS)
 			n = CHUNK_STEPS;
-		pthread_mutex_lock(&w.lock);
-		w.chunk.seq++;
-		w.chunk.from = from;
-		w.chunk.n = n;
-		w.chunk.accs = accs;
-		w.chunk.n_accs = n_files;
-		pthread_mutex_unlock(&w.lock);
+		pthread_mutex_lock(&w->lock);
+		w->chunk.seq++;
+		w->chunk.from = from;
+		w->chunk.n = n;
+		w->chunk.accs = accs;
+		w->chunk.n_accs = n_files;
+		pthread_mutex_unlock(&w->lock);
 		for (size_t k = 0; k < n_leaves; k++)
 			flush_leaf(leaves[k], from, n, rows, accs, n_files);
 		for (size_t k = 0; k < n_regions; k++) {
 			size_t i = regions[k];
 			flush_region(i, from, n, rows, accs[i]);
-			pthread_mutex_lock(&w.lock); /* readers may be summing from it */
+			pthread_mutex_lock(&w->lock); /* readers may be summing from it */
 			if (accs[i])
 				rrdw_acc_free(accs[i]);
 			free(accs[i]);
 			accs[i] = NULL;
-			pthread_mutex_unlock(&w.lock);
+			pthread_mutex_unlock(&w->lock);
 		}
 		from += (int64_t)n * RRDFILE_STEP;
 	}
-	pthread_mutex_lock(&w.lock);
-	w.chunk.accs = NULL;
-	w.chunk.n_accs = 0;
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_lock(&w->lock);
+	w->chunk.accs = NULL;
+	w->chunk.n_accs = 0;
+	pthread_mutex_unlock(&w->lock);
 	rrdc_send();
 	free(rows);
 	free(accs);
@@ -713,10 +487,10 @@ static int64_t last_complete_step(void)
 
 void rrdw_request_flush(void)
 {
-	pthread_mutex_lock(&w.lock);
-	w.flush_requested = 1;
-	pthread_cond_signal(&w.cond);
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_lock(&w->lock);
+	w->flush_requested = 1;
+	pthread_cond_signal(&w->cond);
+	pthread_mutex_unlock(&w->lock);
 }
 
 long rrdw_flush_now(void)
@@ -727,244 +501,91 @@ long rrdw_flush_now(void)
 static void *writer_main(void *arg)
 {
 	(void)arg;
-	pthread_mutex_lock(&w.lock);
-	while (!w.stopping) {
+	pthread_mutex_lock(&w->lock);
+	while (!w->stopping) {
 		int64_t next = last_complete_step() + RRDFILE_STEP, wake = next + GRACE_S;
-		int retry = w.retry_at && w.retry_at < wake; /* files are behind: try before the next step */
+		int retry = w->retry_at && w->retry_at < wake; /* files are behind: try before the next step */
 		if (retry)
-			wake = w.retry_at;
+			wake = w->retry_at;
 		struct timespec until = {.tv_sec = (time_t)wake, .tv_nsec = 0};
-		while (!w.stopping && !w.flush_requested && pthread_cond_timedwait(&w.cond, &w.lock, &until) == 0)
+		while (!w->stopping && !w->flush_requested && pthread_cond_timedwait(&w->cond, &w->lock, &until) == 0)
 			;
-		if (w.stopping)
+		if (w->stopping)
 			break;
-		int requested = w.flush_requested;
-		w.flush_requested = 0;
-		if (!requested && !retry && (next / RRDFILE_STEP) % w.opt.flush_steps != 0)
+		int requested = w->flush_requested;
+		w->flush_requested = 0;
+		if (!requested && !retry && (next / RRDFILE_STEP) % w->opt.flush_steps != 0)
 			continue;
-		pthread_mutex_unlock(&w.lock);
+		pthread_mutex_unlock(&w->lock);
 		cycle(requested || retry ? last_complete_step() : next);
-		pthread_mutex_lock(&w.lock);
+		pthread_mutex_lock(&w->lock);
 	}
-	pthread_mutex_unlock(&w.lock);
+	pthread_mutex_unlock(&w->lock);
 	return NULL;
 }
 
 /* ---- start, restore, stop ---- */
 
-/*
- * A kill between a cycle's file writes and its state commit leaves files
- * ahead of rrd_state. Each file's own last update then wins, so a sample for
- * a step already written is answered late (kept in SQLite, counted) instead
- * of acknowledged and skipped at the next write. Only after an unclean stop
- * (rrd_running still set): a clean one commits its state last.
- */
-static void resync_from_files(void)
-{
-	size_t ahead = 0, recreated = 0;
-	for (size_t i = 0; i < w.n_files; i++) {
-		struct rrdw_file *f = &w.files[i];
-		const struct cat_layout *l = cat_layout(f->layout);
-		char path[512], err[256];
-		double values[CAT_MAX_DS];
-		int64_t last = 0;
-		if (path_of(f, path, sizeof path) < 0 || access(path, F_OK) != 0)
-			continue;
-		/* A file with no saved state was created by the cut cycle, whose librrd
-		 * update may be torn (rows, row pointer and last update are written in
-		 * place, not atomically): remove it; the next cycle creates it whole. */
-		if (f->last_ts <= 0) {
-			if (unlink(path) == 0)
-				recreated++;
-			continue;
-		}
-		if (rrdfile_last(path, &last, values, l->n_ds, err, sizeof err) < 0) {
-			log_warn("rrd writer: %s: %s", path, err);
-			continue;
-		}
-		if (last > f->last_ts) {
-			f->last_ts = last;
-			memcpy(f->held, values, l->n_ds * sizeof *values);
-			ahead++;
-		}
-	}
-	log_info("rrd writer: after an unclean stop, %zu of %zu files were ahead of their saved state, %zu to be "
-		 "created again", ahead, w.n_files, recreated);
-}
-
-static void restore_state(void)
-{
-	sqlite3_stmt *st = db_prepare(w.db, "SELECT entity_id, last_ts, held FROM rrd_state");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int32_t at = find_file(sqlite3_column_int64(st, 0));
-		if (at < 0)
-			continue;
-		struct rrdw_file *f = &w.files[at];
-		f->last_ts = sqlite3_column_int64(st, 1);
-		size_t bytes = (size_t)sqlite3_column_bytes(st, 2);
-		if (bytes <= sizeof f->held)
-			memcpy(f->held, sqlite3_column_blob(st, 2), bytes);
-	}
-	sqlite3_finalize(st);
-	if (!w.opt.rrdcached[0] && db_meta_get(w.db, "rrd_running", 0))
-		resync_from_files();
-	db_meta_set(w.db, "rrd_running", 1);
-	/* Projects' newest report, for days_silent. */
-	st = db_prepare(w.db, "SELECT key >> 8, max(ts) FROM latest GROUP BY key >> 8");
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		int32_t at = find_file(sqlite3_column_int64(st, 0));
-		if (at >= 0 && w.files[at].layout == CAT_PROJECT)
-			w.files[at].last_report_ts = sqlite3_column_int64(st, 1);
-	}
-	sqlite3_finalize(st);
-	/* Samples acknowledged but not yet in a written row: replay them. */
-	int64_t applied = db_meta_get(w.db, "rrd_applied_sample", 0);
-	st = db_prepare(w.db, "SELECT entity_id, metric, ts, value, id FROM sample WHERE id > ?1 ORDER BY id");
-	sqlite3_bind_int64(st, 1, applied);
-	size_t replayed = 0;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		observe_one_locked(sqlite3_column_int64(st, 0), sqlite3_column_int(st, 1),
-				   sqlite3_column_int64(st, 2), sqlite3_column_double(st, 3),
-				   sqlite3_column_int64(st, 4));
-		replayed++;
-	}
-	sqlite3_finalize(st);
-	st = db_prepare(w.db, "SELECT max(id) FROM sample");
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int64(st, 0) > w.max_sample_id)
-		w.max_sample_id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	log_info("rrd writer: %zu files, %zu samples replayed since the last written row", w.n_files, replayed);
-}
-
 int rrdw_start(const struct rrdw_options *opt, char *err, size_t errlen)
 {
-	w.opt = *opt;
-	if (w.opt.flush_steps < 1)
-		w.opt.flush_steps = 1;
-	if (w.opt.flush_steps > CHUNK_STEPS)
-		w.opt.flush_steps = CHUNK_STEPS;
-	snprintf(w.rrdcached, sizeof w.rrdcached, "%s", opt->rrdcached ? opt->rrdcached : "");
-	w.opt.rrdcached = w.rrdcached;
-	w.db = db_open(opt->db_path, DB_SYNC_NORMAL, err, errlen);
-	if (!w.db)
+	w->opt = *opt;
+	if (w->opt.flush_steps < 1)
+		w->opt.flush_steps = 1;
+	if (w->opt.flush_steps > CHUNK_STEPS)
+		w->opt.flush_steps = CHUNK_STEPS;
+	snprintf(w->rrdcached, sizeof w->rrdcached, "%s", opt->rrdcached ? opt->rrdcached : "");
+	w->opt.rrdcached = w->rrdcached;
+	w->db = db_open(opt->db_path, DB_SYNC_NORMAL, err, errlen);
+	if (!w->db)
 		return -1;
-	w.stopping = 0;
-	w.registry_version = -1;
-	reg_refresh(w.db);
-	pthread_mutex_lock(&w.lock);
-	sync_registry_locked();
-	restore_state();
-	pthread_mutex_unlock(&w.lock);
+	w->stopping = 0;
+	w->registry_version = -1;
+	reg_refresh(w->db);
+	pthread_mutex_lock(&w->lock);
+	rrdw_sync_registry_locked();
+	rrdw_restore_locked();
+	pthread_mutex_unlock(&w->lock);
 	if (!opt->manual) {
 		pthread_condattr_t attr;
 		pthread_condattr_init(&attr);
-		pthread_cond_init(&w.cond, &attr); /* CLOCK_REALTIME: steps are wall-clock boundaries */
-		if (pthread_create(&w.thread, NULL, writer_main, NULL) != 0) {
+		pthread_cond_init(&w->cond, &attr); /* CLOCK_REALTIME: steps are wall-clock boundaries */
+		if (pthread_create(&w->thread, NULL, writer_main, NULL) != 0) {
 			snprintf(err, errlen, "cannot start the RRD writer thread");
 			return -1;
 		}
-		w.running = 1;
+		w->running = 1;
 	}
 	return 0;
 }
 
 void rrdw_stop(void)
 {
-	if (w.running) {
-		pthread_mutex_lock(&w.lock);
-		w.stopping = 1;
-		pthread_cond_signal(&w.cond);
-		pthread_mutex_unlock(&w.lock);
-		pthread_join(w.thread, NULL);
-		w.running = 0;
+	if (w->running) {
+		pthread_mutex_lock(&w->lock);
+		w->stopping = 1;
+		pthread_cond_signal(&w->cond);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->thread, NULL);
+		w->running = 0;
 	}
-	if (w.db) {
+	if (w->db) {
 		cycle(last_complete_step()); /* everything due is written before exit */
-		db_meta_set(w.db, "rrd_running", 0);
-		db_close(w.db);
-		w.db = NULL;
+		db_meta_set(w->db, "rrd_running", 0);
+		db_close(w->db);
+		w->db = NULL;
 	}
-	for (size_t i = 0; i < w.n_files; i++) {
-		free(w.files[i].changes);
-		free(w.files[i].children);
+	for (size_t i = 0; i < w->n_files; i++) {
+		free(w->files[i].changes);
+		free(w->files[i].children);
 	}
-	free(w.files);
-	free(w.hash);
-	plan_set_free(&w.plans);
-	rrdc_close(w.rrdc);
-	rrdc_close(w.read_conn);
-	w.rrdc = w.read_conn = NULL;
-	w.files = NULL;
-	w.hash = NULL;
-	w.n_files = w.cap_files = w.hash_cap = 0;
-	w.max_sample_id = 0;
-}
-
-/* ---- pending rows for readers ---- */
-
-/*
- * Region rows (from, from + n steps] summed from its leaves' rows in memory.
- * Inside the chunk being written (in_chunk), leaves already written are
- * taken from the partial sums (NULL until the first is): their own state
- * has moved past these rows.
- */
-static void region_rows_locked(const struct rrdw_file *f, int64_t from, size_t n, int in_chunk,
-			       const struct rrdw_acc *partial, double *values)
-{
-	struct rrdw_acc acc;
-	rrdw_acc_init(&acc, n);
-	if (partial && partial->n_steps >= n) {
-		for (size_t r = 0; r < n * CAT_MAX_DS; r++) {
-			acc.sum[r] = partial->sum[r];
-			acc.weight[r] = partial->weight[r];
-			acc.count[r] = partial->count[r];
-		}
-	}
-	double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
-	for (size_t c = 0; c < f->n_children; c++) {
-		struct rrdw_file *leaf = &w.files[f->children[c]];
-		if (in_chunk && leaf->chunk_seq == w.chunk.seq)
-			continue;
-		rrdw_sort_changes(leaf);
-		rrdw_leaf_rows(leaf, plan_find(&w.plans, leaf->entity_id), from, n, rows, NULL);
-		rrdw_acc_add(&acc, leaf, rows);
-	}
-	rrdw_acc_rows(&acc, values);
-	rrdw_acc_free(&acc);
-	free(rows);
-}
-
-long rrdw_pending(int64_t entity_id, int64_t until, int64_t *ts, double *values,
-		  size_t max_rows, size_t *n_ds)
-{
-	pthread_mutex_lock(&w.lock);
-	int32_t at = find_file(entity_id);
-	if (at < 0) {
-		pthread_mutex_unlock(&w.lock);
-		return -1;
-	}
-	struct rrdw_file *f = &w.files[at];
-	int64_t from = f->last_ts ? f->last_ts : until - RRDFILE_STEP;
-	size_t n = until > from ? (size_t)((until - from) / RRDFILE_STEP) : 0;
-	if (n > max_rows) /* the newest rows matter most */
-		from = until - (int64_t)max_rows * RRDFILE_STEP, n = max_rows;
-	*n_ds = cat_layout(f->layout)->n_ds;
-	for (size_t r = 0; r < n; r++)
-		ts[r] = from + (int64_t)(r + 1) * RRDFILE_STEP;
-	if (n && f->layout != CAT_REGION) {
-		rrdw_sort_changes(f);
-		rrdw_leaf_rows(f, plan_find(&w.plans, f->entity_id), from, n, values, NULL);
-	} else if (n) {
-		/* Rows of the chunk being written, its leaves partly written, the region not yet. */
-		size_t in_chunk = 0;
-		if (w.chunk.accs && (size_t)at < w.chunk.n_accs && from == w.chunk.from && f->chunk_seq != w.chunk.seq)
-			in_chunk = n < w.chunk.n ? n : w.chunk.n;
-		if (in_chunk)
-			region_rows_locked(f, from, in_chunk, 1, w.chunk.accs[at], values);
-		if (n > in_chunk)
-			region_rows_locked(f, from + (int64_t)in_chunk * RRDFILE_STEP, n - in_chunk, 0, NULL,
-					   values + in_chunk * *n_ds);
-	}
-	pthread_mutex_unlock(&w.lock);
-	return (long)n;
+	free(w->files);
+	free(w->hash);
+	plan_set_free(&w->plans);
+	rrdc_close(w->rrdc);
+	rrdc_close(w->read_conn);
+	w->rrdc = w->read_conn = NULL;
+	w->files = NULL;
+	w->hash = NULL;
+	w->n_files = w->cap_files = w->hash_cap = 0;
+	w->max_sample_id = 0;
 }
