@@ -118,31 +118,7 @@ static void advance_locked(struct rrdw_file *f, int64_t to)
 
 #define BATCH_ROWS_MAX 20000 /* rows queued before a BATCH round trip */
 
-/* rrdcached: send what is queued; a broken connection is reopened next time. */
-static void rrdc_send(void)
-{
-	if (!w->batch)
-		return;
-	char err[512];
-	int rejected = rrdc_batch_commit(w->batch, err, sizeof err);
-	if (rejected < 0) {
-		stats_add(&stats.rrd_errors, rrdc_batch_lines(w->batch));
-		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached %s: %s", w->rrdcached, err);
-	} else if (rejected > 0) {
-		const struct rrdc_failure *fail;
-		size_t n = rrdc_batch_failures(w->batch, &fail);
-		stats_add(&stats.rrd_errors, n);
-		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached refused %zu lines, first %s: %s",
-			    n, fail[0].path, fail[0].message);
-	}
-	stats_add(&stats.rrd_calls, rrdc_batch_lines(w->batch));
-	rrdc_batch_free(w->batch);
-	w->batch = NULL;
-	if (w->rrdc && rrdc_is_broken(w->rrdc)) {
-		rrdc_close(w->rrdc);
-		w->rrdc = NULL;
-	}
-}
+static void rrdc_send(void);
 
 /* Queue rows for rrdcached; the first time a file is seen, ask where it is. */
 static long rrdc_queue(const char *path, int *exists, size_t n_ds, const int64_t *ts,
@@ -163,9 +139,7 @@ static long rrdc_queue(const char *path, int *exists, size_t n_ds, const int64_t
 		w->batch = rrdc_batch_begin(w->rrdc);
 	if (rrdc_batch_add(w->batch, path, n_ds, ts + skip, values + skip * n_ds, n - skip, err, errlen) < 0)
 		return -1;
-	if (rrdc_batch_rows(w->batch) >= BATCH_ROWS_MAX)
-		rrdc_send();
-	return (long)(n - skip);
+	return (long)(n - skip); /* queued: sent when the batch is full or the cycle ends */
 }
 
 /* Write rows (from, from + n*step] of one file; rows at or before `after`
@@ -247,6 +221,101 @@ static void undo_locked(struct rrdw_file *f, const struct undo *u)
 	f->failed = 1;
 }
 
+/* rrdcached: files whose rows wait in the BATCH being filled, each with its
+ * state as it was before, to put back if the BATCH fails. Writer thread only. */
+static struct queued {
+	size_t index;
+	struct undo undo;
+} *queued;
+static size_t n_queued, cap_queued;
+
+/* After a file's write: its state put back if the write failed, or kept
+ * with the batch that now holds its rows; readers told either way. */
+static void finish_write(size_t index, int rc, int failed, int exists, struct undo *undo,
+			 pthread_rwlock_t *file_locked)
+{
+	pthread_mutex_lock(&w->lock);
+	w->files[index].exists = exists;
+	if (rc < 0 && !failed) {
+		undo_locked(&w->files[index], undo);
+	} else if (rc == 0 && !failed && w->rrdcached[0]) {
+		if (n_queued == cap_queued) {
+			cap_queued = cap_queued ? cap_queued * 2 : 256;
+			queued = xreallocarray(queued, cap_queued, sizeof *queued);
+		}
+		queued[n_queued++] = (struct queued){index, *undo};
+		undo->used = NULL; /* the batch's now */
+	}
+	rrdw_changed_locked(&w->files[index]);
+	pthread_mutex_unlock(&w->lock);
+	pthread_rwlock_unlock(file_locked);
+	free(undo->used);
+	if (w->batch && rrdc_batch_rows(w->batch) >= BATCH_ROWS_MAX)
+		rrdc_send();
+}
+
+/*
+ * The BATCH failed (all: the exchange itself; else the files of the
+ * refused lines): those files' queued rows go back to pending, newest
+ * batch entry first, and the daemon is asked for the file's last update
+ * before they are sent again, since it may have kept some of them.
+ */
+static void put_back(int all, const struct rrdc_failure *fail, size_t n_fail)
+{
+	for (size_t i = 0; i < n_fail; i++)
+		if (fail[i].add_index == SIZE_MAX)
+			all = 1; /* a line it could not place */
+	size_t files = 0;
+	pthread_mutex_lock(&w->lock);
+	for (size_t k = n_queued; k-- > 0;) {
+		struct rrdw_file *f = &w->files[queued[k].index];
+		int hit = all;
+		char path[1024];
+		for (size_t i = 0; !hit && i < n_fail; i++)
+			hit = rrdw_path_of(f, path, sizeof path) == 0 && strcmp(path, fail[i].path) == 0;
+		if (!hit)
+			continue;
+		undo_locked(f, &queued[k].undo);
+		f->exists = 1;
+		rrdw_changed_locked(f);
+		files++;
+	}
+	pthread_mutex_unlock(&w->lock);
+	log_limited(&write_limit, LOG_WARN, "rrd writer: rows of %zu queued writes kept pending, to be sent again", files);
+}
+
+/* rrdcached: send what is queued; a broken connection is reopened next time. */
+static void rrdc_send(void)
+{
+	if (!w->batch)
+		return;
+	char err[512];
+	int rejected = rrdc_batch_commit(w->batch, err, sizeof err);
+	const struct rrdc_failure *fail = NULL;
+	size_t n_fail = 0;
+	if (rejected < 0) {
+		stats_add(&stats.rrd_errors, rrdc_batch_lines(w->batch));
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached %s: %s", w->rrdcached, err);
+	} else if (rejected > 0) {
+		n_fail = rrdc_batch_failures(w->batch, &fail);
+		stats_add(&stats.rrd_errors, n_fail);
+		log_limited(&write_limit, LOG_ERROR, "rrd writer: rrdcached refused %zu lines, first %s: %s",
+			    n_fail, fail[0].path, fail[0].message);
+	}
+	if (rejected != 0)
+		put_back(rejected < 0, fail, n_fail);
+	for (size_t k = 0; k < n_queued; k++)
+		free(queued[k].undo.used);
+	n_queued = 0;
+	stats_add(&stats.rrd_calls, rrdc_batch_lines(w->batch));
+	rrdc_batch_free(w->batch);
+	w->batch = NULL;
+	if (w->rrdc && rrdc_is_broken(w->rrdc)) {
+		rrdc_close(w->rrdc);
+		w->rrdc = NULL;
+	}
+}
+
 /* One leaf over (from, to]: rows, state advance, file write, region sums.
  * A file that failed earlier in this cycle is not written again (its rows
  * must land in order), but its rows still count in the region sums. */
@@ -284,14 +353,7 @@ static void flush_leaf(size_t index, int64_t from, size_t n, double *rows, struc
 	pthread_mutex_unlock(&w->lock);
 
 	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
-	pthread_mutex_lock(&w->lock);
-	w->files[index].exists = exists;
-	if (rc < 0 && !failed)
-		undo_locked(&w->files[index], &undo);
-	rrdw_changed_locked(&w->files[index]);
-	pthread_mutex_unlock(&w->lock);
-	pthread_rwlock_unlock(file_locked);
-	free(undo.used);
+	finish_write(index, rc, failed, exists, &undo, file_locked);
 }
 
 static void flush_region(size_t index, int64_t from, size_t n, double *rows, struct rrdw_acc *acc)
@@ -321,14 +383,7 @@ static void flush_region(size_t index, int64_t from, size_t n, double *rows, str
 	int exists = f->exists;
 	pthread_mutex_unlock(&w->lock);
 	int rc = failed ? -1 : write_file(&snapshot, &exists, from, n, rows, written_before);
-	pthread_mutex_lock(&w->lock);
-	w->files[index].exists = exists;
-	if (rc < 0 && !failed)
-		undo_locked(&w->files[index], &undo);
-	rrdw_changed_locked(&w->files[index]);
-	pthread_mutex_unlock(&w->lock);
-	pthread_rwlock_unlock(file_locked);
-	free(undo.used);
+	finish_write(index, rc, failed, exists, &undo, file_locked);
 }
 
 /* Record how far every file got, and which samples are now safely in rows. */
@@ -580,6 +635,9 @@ void rrdw_stop(void)
 	}
 	free(w->files);
 	free(w->hash);
+	free(queued); /* empty: the last cycle sent its batch */
+	queued = NULL;
+	n_queued = cap_queued = 0;
 	plan_set_free(&w->plans);
 	rrdc_close(w->rrdc);
 	rrdc_close(w->read_conn);

@@ -67,13 +67,20 @@ int rrdw_prepare_read(const char *path, char *err, size_t errlen)
 	if (!w->rrdcached[0])
 		return 0;
 	pthread_mutex_lock(&w->read_lock);
-	if (w->read_conn && rrdc_is_broken(w->read_conn)) {
-		rrdc_close(w->read_conn);
-		w->read_conn = NULL;
+	int rc = -1;
+	/* Twice at most: a kept connection may have died with the daemon since. */
+	for (int attempt = 0; attempt < 2 && rc < 0; attempt++) {
+		int fresh = !w->read_conn;
+		if (fresh)
+			w->read_conn = rrdc_open(w->rrdcached, 5000, err, errlen);
+		rc = w->read_conn ? rrdc_flush_file(w->read_conn, path, err, errlen) : -1;
+		if (rc < 0 && w->read_conn && rrdc_is_broken(w->read_conn)) {
+			rrdc_close(w->read_conn);
+			w->read_conn = NULL;
+		}
+		if (rc < 0 && (fresh || w->read_conn))
+			break; /* a new connection failed too, or the daemon answered with an error */
 	}
-	if (!w->read_conn)
-		w->read_conn = rrdc_open(w->rrdcached, 5000, err, errlen);
-	int rc = w->read_conn ? rrdc_flush_file(w->read_conn, path, err, errlen) : -1;
 	pthread_mutex_unlock(&w->read_lock);
 	return rc;
 }

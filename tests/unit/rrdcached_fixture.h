@@ -37,26 +37,21 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	return remove(path);
 }
 
-static int start_daemon(void **state)
+/* Runs rrdcached on the group's directory and socket; 0 once it answers. */
+static inline int launch_daemon(void)
 {
 	char sock_arg[300], journal[300], pidfile[300], log_path[300];
-	(void)state;
-
-	if (!mkdtemp(tmp_dir))
-		return -1;
 	snprintf(sock_arg, sizeof sock_arg, "unix:%s/sock", tmp_dir);
 	snprintf(journal, sizeof journal, "%s/journal", tmp_dir);
 	snprintf(pidfile, sizeof pidfile, "%s/pid", tmp_dir);
 	snprintf(log_path, sizeof log_path, "%s/rrdcached.log", tmp_dir);
 	snprintf(socket_address, sizeof socket_address, "%s", sock_arg);
-	if (mkdir(journal, 0700) != 0)
-		return -1;
-
+	mkdir(journal, 0700);
 	daemon_pid = fork();
 	if (daemon_pid < 0)
 		return -1;
 	if (daemon_pid == 0) {
-		FILE *log = freopen(log_path, "w", stdout);
+		FILE *log = freopen(log_path, "a", stdout);
 		if (log)
 			dup2(fileno(log), STDERR_FILENO);
 		execl("/usr/bin/rrdcached", "rrdcached", "-g", "-l", sock_arg, "-b", tmp_dir, "-B",
@@ -81,6 +76,29 @@ static int start_daemon(void **state)
 	}
 	fprintf(stderr, "rrdcached did not open %s\n", socket_address);
 	return -1;
+}
+
+static int start_daemon(void **state)
+{
+	(void)state;
+	if (!mkdtemp(tmp_dir))
+		return -1;
+	return launch_daemon();
+}
+
+/* As if it crashed: SIGKILL, its socket and pid file left for the next launch to clear. */
+static inline void kill_daemon(void)
+{
+	char path[320];
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+		daemon_pid = -1;
+	}
+	snprintf(path, sizeof path, "%s/sock", tmp_dir);
+	unlink(path);
+	snprintf(path, sizeof path, "%s/pid", tmp_dir);
+	unlink(path);
 }
 
 static int stop_daemon(void **state)

@@ -1,8 +1,10 @@
 /*
  * test_rrdw_cached: the RRD writer configured with an rrdcached address,
  * against a real rrdcached: rows go through BATCH, a reader's FLUSH makes
- * them visible in the file, and after a restart rows the daemon already
- * holds are not sent again (LAST), so nothing collides or is lost.
+ * them visible in the file, after a restart rows the daemon already
+ * holds are not sent again (LAST), so nothing collides or is lost, and
+ * rows of a BATCH that fails (the daemon died) stay pending and are sent
+ * again once it is back.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -117,11 +119,58 @@ static void test_restart_does_not_resend(void **state)
 	assert_int_equal(atomic_load(&stats.rrd_errors), errors);
 }
 
+static void test_failed_batch_keeps_rows_pending(void **state)
+{
+	(void)state;
+	uint64_t errors = atomic_load(&stats.rrd_errors);
+	int64_t last;
+	sample(TEST_VILLAGE1, "poor_hh", T0 + 10 * RRDFILE_STEP, 12);
+	clock_now = T0 + 11 * RRDFILE_STEP + 20;
+	rrdw_flush_now(); /* the writer's connection stays open */
+	assert_true(last_value(TEST_VILLAGE1, "poor_hh", &last) == 12);
+	assert_int_equal(last, T0 + 11 * RRDFILE_STEP);
+
+	kill_daemon();
+	sample(TEST_VILLAGE1, "poor_hh", T0 + 12 * RRDFILE_STEP, 13);
+	clock_now = T0 + 14 * RRDFILE_STEP + 20;
+	rrdw_flush_now(); /* queued on the dead connection: the BATCH fails */
+	assert_true(atomic_load(&stats.rrd_errors) > errors);
+	assert_int_equal(rrdw_last_written(entity_id(TEST_VILLAGE1)), T0 + 11 * RRDFILE_STEP); /* still pending */
+	int64_t ts[8];
+	double values[8 * CAT_MAX_DS];
+	size_t n_ds;
+	assert_int_equal(rrdw_pending(entity_id(TEST_VILLAGE1), T0 + 14 * RRDFILE_STEP, ts, values, 8, &n_ds), 3);
+
+	assert_int_equal(launch_daemon(), 0);
+	clock_now = T0 + 15 * RRDFILE_STEP + 20;
+	rrdw_flush_now(); /* the retry */
+	assert_true(last_value(TEST_VILLAGE1, "poor_hh", &last) == 13);
+	assert_int_equal(last, T0 + 15 * RRDFILE_STEP);
+	assert_true(last_value(TEST_TOWN_A, "poor_hh", &last) == 13 + 20);
+	/* every row of the failed cycle is in the file */
+	char path[512], err[256];
+	assert_int_equal(rrdw_path(entity_id(TEST_VILLAGE1), path, sizeof path), 0);
+	struct rrdfile_series s;
+	assert_int_equal(rrdfile_fetch(path, T0 + 11 * RRDFILE_STEP, T0 + 15 * RRDFILE_STEP, RRDFILE_STEP, &s, err, sizeof err), 0);
+	int ds = -1;
+	for (size_t d = 0; d < s.n_ds; d++)
+		if (strcmp(s.ds_names[d], "poor_hh") == 0)
+			ds = (int)d;
+	assert_true(ds >= 0);
+	for (size_t r = 0; r < s.n_rows; r++) {
+		int64_t t = s.start + (int64_t)(r + 1) * s.step;
+		if (t > T0 + 11 * RRDFILE_STEP && t <= T0 + 15 * RRDFILE_STEP)
+			assert_true(s.values[r * s.n_ds + (size_t)ds] == (t < T0 + 12 * RRDFILE_STEP ? 12 : 13));
+	}
+	rrdfile_series_free(&s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_rows_through_rrdcached),
 		cmocka_unit_test(test_restart_does_not_resend),
+		cmocka_unit_test(test_failed_batch_keeps_rows_pending),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
