@@ -1,7 +1,8 @@
 /*
  * api_cache: a direct-mapped table of replies (a key's hash picks its slot;
  * a newer key takes the slot over), with a byte budget enforced by
- * dropping entries round-robin. No locks: only the service thread calls in.
+ * dropping entries round-robin, and entries whose time has passed dropped
+ * a few slots per put. No locks: only the service thread calls in.
  */
 #include "api_cache.h"
 
@@ -10,11 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BYTES_MAX (16u * 1024 * 1024)
+#define BYTES_MAX   (16u * 1024 * 1024)
+#define SWEEP_SLOTS 4 /* expired entries looked for per put */
 
 struct entry {
 	char *key;
 	uint64_t generation;
+	int64_t expires;
 	char *body;
 	size_t len, hole_at, hole_end;
 };
@@ -42,12 +45,13 @@ static void drop(struct entry *e)
 	memset(e, 0, sizeof *e);
 }
 
-int api_cache_get(const char *key, uint64_t generation, const char *fill, size_t fill_len, char **body, size_t *len)
+int api_cache_get(const char *key, uint64_t generation, int64_t now, const char *fill, size_t fill_len,
+		  char **body, size_t *len)
 {
 	struct entry *e = &slots[slot_of(key)];
-	if (!e->key || strcmp(e->key, key) != 0 || e->generation != generation) {
+	if (!e->key || strcmp(e->key, key) != 0 || e->generation != generation || now >= e->expires) {
 		if (e->key && strcmp(e->key, key) == 0)
-			drop(e); /* stale: the data changed */
+			drop(e); /* stale: the data changed, or its time is past */
 		misses++;
 		return -1;
 	}
@@ -63,10 +67,15 @@ int api_cache_get(const char *key, uint64_t generation, const char *fill, size_t
 	return 0;
 }
 
-void api_cache_put(const char *key, uint64_t generation, const char *body, size_t len, size_t hole_at,
-		   size_t hole_end)
+void api_cache_put(const char *key, uint64_t generation, int64_t now, int64_t expires, const char *body,
+		   size_t len, size_t hole_at, size_t hole_end)
 {
-	if (len > API_CACHE_ENTRY_MAX || hole_at > hole_end || hole_end > len)
+	for (int i = 0; i < SWEEP_SLOTS; i++) {
+		sweep = (sweep + 1) % API_CACHE_SLOTS;
+		if (slots[sweep].key && now >= slots[sweep].expires)
+			drop(&slots[sweep]);
+	}
+	if (len > API_CACHE_ENTRY_MAX || hole_at > hole_end || hole_end > len || now >= expires)
 		return;
 	struct entry *e = &slots[slot_of(key)];
 	if (e->key && strcmp(e->key, key) == 0 && e->generation > generation)
@@ -74,6 +83,7 @@ void api_cache_put(const char *key, uint64_t generation, const char *body, size_
 	drop(e);
 	e->key = xstrdup(key);
 	e->generation = generation;
+	e->expires = expires;
 	e->body = xmalloc(len ? len : 1);
 	memcpy(e->body, body, len);
 	e->len = len;

@@ -16,12 +16,15 @@
 #define API_CACHE_ENTRY_MAX (256 * 1024) /* larger replies are not kept */
 
 /* 0 with a new body (malloc'd, hole filled with fill) when key is held at
- * this generation; -1 otherwise (a stale entry is dropped). */
-int api_cache_get(const char *key, uint64_t generation, const char *fill, size_t fill_len, char **body,
-		  size_t *len);
-/* Keeps a copy of body under key; bytes [hole_at, hole_end) are a request's own. */
-void api_cache_put(const char *key, uint64_t generation, const char *body, size_t len, size_t hole_at,
-		   size_t hole_end);
+ * this generation and not expired at now; -1 otherwise (a stale or expired
+ * entry is dropped). */
+int api_cache_get(const char *key, uint64_t generation, int64_t now, const char *fill, size_t fill_len,
+		  char **body, size_t *len);
+/* Keeps a copy of body under key until `expires` (Unix seconds: no request
+ * can ask for it after that); bytes [hole_at, hole_end) are a request's own.
+ * Each call also drops a few expired entries, so memory follows use. */
+void api_cache_put(const char *key, uint64_t generation, int64_t now, int64_t expires, const char *body,
+		   size_t len, size_t hole_at, size_t hole_end);
 void api_cache_clear(void);
 
 struct api_cache_stats {

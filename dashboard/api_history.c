@@ -260,7 +260,8 @@ int api_history_cached(struct api_job *job)
 		job->status = 0;
 		return 0;
 	}
-	if (api_cache_get(p.cache_key, rrdw_generation(p.entity_id), echo, echo_len, &job->reply, &job->len) < 0)
+	if (api_cache_get(p.cache_key, rrdw_generation(p.entity_id), job->now, echo, echo_len, &job->reply,
+			  &job->len) < 0)
 		return 0;
 	job->status = 200;
 	job->content_type = "application/json";
@@ -309,6 +310,7 @@ int api_history(struct api_job *job, sqlite3 *db)
 	if (hole && p.cache_key[0]) {
 		snprintf(job->cache.key, sizeof job->cache.key, "%s", p.cache_key);
 		job->cache.generation = generation;
+		job->cache.expires = p.until + 1; /* then the step in progress, part of the key, moves on */
 		job->cache.hole_at = (size_t)(hole - job->reply);
 		job->cache.hole_end = job->cache.hole_at + echo_len;
 	}

@@ -163,8 +163,8 @@ void api_http_collect(struct http_reply *(*reply_of)(struct api_http *req))
 	for (struct api_job *job = apiq_take_done(), *next; job; job = next) {
 		next = job->next;
 		if (job->cache.key[0] && job->status == 200 && job->reply)
-			api_cache_put(job->cache.key, job->cache.generation, job->reply, job->len, job->cache.hole_at,
-				      job->cache.hole_end);
+			api_cache_put(job->cache.key, job->cache.generation, (int64_t)time(NULL), job->cache.expires,
+				      job->reply, job->len, job->cache.hole_at, job->cache.hole_end);
 		struct ticket *t = ticket_claim(&waiting, job->id);
 		if (t) {
 			struct api_http *req = lws_container_of(t, struct api_http, wait);

@@ -48,6 +48,7 @@ struct api_job {
 	struct {                        /* a reply the service thread may keep (api_cache.h) */
 		char key[192];          /* "" = not cacheable */
 		uint64_t generation;
+		int64_t expires;        /* Unix seconds after which no request asks for it */
 		size_t hole_at, hole_end; /* the request's own bytes, filled anew on a hit */
 	} cache;
 };
