@@ -271,8 +271,9 @@ static void put_back(int all, const struct rrdc_failure *fail, size_t n_fail)
 		struct rrdw_file *f = &w->files[queued[k].index];
 		int hit = all;
 		char path[1024];
-		for (size_t i = 0; !hit && i < n_fail; i++)
-			hit = rrdw_path_of(f, path, sizeof path) == 0 && strcmp(path, fail[i].path) == 0;
+		if (!hit && rrdw_path_of(f, path, sizeof path) == 0)
+			for (size_t i = 0; !hit && i < n_fail; i++)
+				hit = strcmp(path, fail[i].path) == 0;
 		if (!hit)
 			continue;
 		undo_locked(f, &queued[k].undo);

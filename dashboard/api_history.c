@@ -150,24 +150,46 @@ static int repeated(const int *ds, size_t m)
 	return 0;
 }
 
+/* What a history request asks for, in the form its reply depends on. */
+struct history_plan {
+	int64_t entity_id, start, end, res, until;
+	enum cat_entity layout;
+	char key[33];
+	int ds[CAT_MAX_DS];
+	size_t n_ds;
+	struct timeline tl;   /* first, res, n, n_ds; no values yet */
+	char cache_key[192];  /* everything else the reply depends on, but the generation */
+};
+
+/* The request's own part of a reply, which a cached reply gets anew. */
+static size_t echo_text(const struct history_plan *p, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "\"start\":%lld,\"end\":%lld", (long long)p->start, (long long)p->end);
+	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 /*
  * The reply, written straight as text: as json_pack + json_dumps wrote it
  * (same keys, order and number format) at a fraction of the cost, since a
  * year of daily rows is thousands of numbers.
  */
-static int reply_history(struct api_job *job, const char *key, enum cat_entity layout, int64_t start, int64_t end,
-			 const struct timeline *tl, const int *ds, size_t n_ds)
+static int reply_history(struct api_job *job, const struct history_plan *p, const struct timeline *tl,
+			 size_t echo_at[2])
 {
+	enum cat_entity layout = p->layout;
+	const int *ds = p->ds;
+	size_t n_ds = p->n_ds;
+	char echo[64];
 	struct jbuf b;
 	jbuf_init(&b, 128 + tl->n * (12 + 8 * n_ds));
 	jbuf_str(&b, "{\"entity\":");
-	jbuf_json_str(&b, key);
+	jbuf_json_str(&b, p->key);
 	jbuf_str(&b, ",\"kind\":\"");
 	jbuf_str(&b, cat_entity_name(layout));
-	jbuf_str(&b, "\",\"start\":");
-	jbuf_int(&b, start);
-	jbuf_str(&b, ",\"end\":");
-	jbuf_int(&b, end);
+	jbuf_str(&b, "\",");
+	echo_at[0] = b.len; /* "start":S,"end":E: what a cached copy gets anew */
+	jbuf_raw(&b, echo, echo_text(p, echo, sizeof echo));
+	echo_at[1] = b.len;
 	jbuf_str(&b, ",\"step\":");
 	jbuf_int(&b, tl->res);
 	jbuf_str(&b, ",\"ts\":[");
@@ -197,17 +219,6 @@ static int reply_history(struct api_job *job, const char *key, enum cat_entity l
 	job->content_type = "application/json";
 	return 200;
 }
-
-/* What a history request asks for, in the form its reply depends on. */
-struct history_plan {
-	int64_t entity_id, start, end, res, until;
-	enum cat_entity layout;
-	char key[33];
-	int ds[CAT_MAX_DS];
-	size_t n_ds;
-	struct timeline tl;   /* first, res, n, n_ds; no values yet */
-	char cache_key[192];  /* everything else the reply depends on, but the generation */
-};
 
 /* Parses and checks the request (registry and catalog: memory only, so the
  * service thread may call it too). -1 with the job's error reply set. */
@@ -240,13 +251,6 @@ static int plan_history(struct api_job *job, struct history_plan *p)
 	if (at <= 0 || (size_t)at >= sizeof p->cache_key)
 		p->cache_key[0] = '\0'; /* not cached */
 	return 0;
-}
-
-/* The request's own part of a reply, which a cached reply gets anew. */
-static size_t echo_text(const struct history_plan *p, char *buf, size_t cap)
-{
-	int n = snprintf(buf, cap, "\"start\":%lld,\"end\":%lld", (long long)p->start, (long long)p->end);
-	return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }
 
 int api_history_cached(struct api_job *job)
@@ -302,17 +306,14 @@ int api_history(struct api_job *job, sqlite3 *db)
 		if (row)
 			memcpy(row, pvals + (size_t)r * pending_ds, n_file_ds * sizeof *row);
 	}
-	reply_history(job, p.key, p.layout, p.start, p.end, &tl, p.ds, p.n_ds);
-	/* Offered to the cache (api_http_collect) with its echo as the hole. */
-	char echo[64];
-	size_t echo_len = echo_text(&p, echo, sizeof echo);
-	const char *hole = echo_len ? memmem(job->reply, job->len, echo, echo_len) : NULL;
-	if (hole && p.cache_key[0]) {
+	size_t echo_at[2];
+	reply_history(job, &p, &tl, echo_at);
+	if (p.cache_key[0] && echo_at[1] > echo_at[0]) { /* offered to the cache (api_http_collect) */
 		snprintf(job->cache.key, sizeof job->cache.key, "%s", p.cache_key);
 		job->cache.generation = generation;
 		job->cache.expires = p.until + 1; /* then the step in progress, part of the key, moves on */
-		job->cache.hole_at = (size_t)(hole - job->reply);
-		job->cache.hole_end = job->cache.hole_at + echo_len;
+		job->cache.hole_at = echo_at[0];
+		job->cache.hole_end = echo_at[1];
 	}
 	return job->status;
 }
