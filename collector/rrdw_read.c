@@ -96,12 +96,10 @@ static void region_rows_locked(const struct rrdw_file *f, int64_t from, size_t n
 {
 	struct rrdw_acc acc;
 	rrdw_acc_init(&acc, n);
-	if (partial && partial->n_steps >= n) {
-		for (size_t r = 0; r < n * CAT_MAX_DS; r++) {
-			acc.sum[r] = partial->sum[r];
-			acc.weight[r] = partial->weight[r];
-			acc.count[r] = partial->count[r];
-		}
+	if (partial && partial->n_steps >= n) { /* its first n steps, [step][ds] */
+		memcpy(acc.sum, partial->sum, n * CAT_MAX_DS * sizeof *acc.sum);
+		memcpy(acc.weight, partial->weight, n * CAT_MAX_DS * sizeof *acc.weight);
+		memcpy(acc.count, partial->count, n * CAT_MAX_DS * sizeof *acc.count);
 	}
 	double *rows = xmalloc(n * CAT_MAX_DS * sizeof *rows);
 	for (size_t c = 0; c < f->n_children; c++) {
